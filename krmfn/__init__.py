@@ -1,0 +1,3 @@
+"""krmfn: the MultiDomain KRM function."""
+
+__version__ = "0.1.0"

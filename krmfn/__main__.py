@@ -1,0 +1,3 @@
+from krmfn.cli import main
+
+raise SystemExit(main())

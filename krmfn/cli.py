@@ -1,0 +1,197 @@
+"""The command line: read stdin, expand, write stdout, exit 0 or 1. Nothing else.
+
+Every failure becomes a ``severity: error`` result in the output (and one line on
+stderr, because kustomize ignores results); an unexpected exception is reported as a bug
+in the same way, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+from krmfn import __version__
+from krmfn import results as r
+from krmfn.errors import ConfigError, InputError, KrmfnError
+from krmfn.results import ResourceRef, Result
+
+DESCRIPTION = """\
+Expand a MultiDomain resource (krmfn.dev/v1alpha1) into cert-manager Certificates and keep
+the resources that must list every domain in step.
+
+Input on stdin, answered in the same form on stdout:
+  - a ResourceList (kpt fn render/eval, kustomize transformers/generators);
+  - a plain multi-document YAML stream, with the config from --config FILE or from the
+    one MultiDomain resource in the stream;
+  - JSON (a ResourceList or resources).
+
+Exit status: 0 on success, 1 when any error result was reported. Errors and warnings are
+also printed to stderr, one line each.
+"""
+
+EPILOG = """\
+commands:
+  krmfn schema      print the JSON Schema of MultiDomain
+  krmfn CONFIG      same as --config CONFIG (the kustomize legacy exec-plugin calling form)
+
+examples:
+  kpt fn source pkg | krmfn | kpt fn sink out
+  krmfn --config multidomain.yaml < manifests.yaml > rendered.yaml
+  kpt fn eval pkg --exec krmfn --fn-config pkg/multidomain.yaml
+"""
+
+
+def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    out = stdout if stdout is not None else sys.stdout
+    parser = argparse.ArgumentParser(
+        prog="krmfn", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", metavar="FILE", help="MultiDomain config file; input and output are plain YAML streams")
+    parser.add_argument("--version", action="version", version=f"krmfn {__version__}")
+    parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
+    parsed = parser.parse_args(args)
+    if parsed.command == "schema":
+        return _print_schema(out)
+    config_file = parsed.config
+    if parsed.command is not None:
+        if config_file is not None:
+            parser.error(f"unexpected argument {parsed.command!r}")
+        config_file = parsed.command
+    data = (stdin if stdin is not None else sys.stdin.buffer).read()
+    text, code = run(data, config_file)
+    out.write(text)
+    out.flush()
+    return code
+
+
+def _print_schema(out: IO[str]) -> int:
+    import json
+
+    from krmfn.config import json_schema
+
+    out.write(json.dumps(json_schema(), indent=2) + "\n")
+    return 0
+
+
+def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
+    """The whole function on bytes: (output text, exit code). Reports to stderr."""
+    from krmfn import resourcelist
+
+    try:
+        inp = resourcelist.read(resourcelist.decode(data))
+    except InputError as exc:
+        return _fail_unreadable(str(exc), config_file)
+    try:
+        items, results = _expand(inp, config_file)
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a result
+        items, results = list(inp.items), [_bug(exc)]
+    try:
+        text = resourcelist.write(inp, items, [res.to_data() for res in results])
+    except Exception as exc:  # noqa: BLE001
+        results = [*results, _bug(exc)]
+        text = resourcelist.write(inp, list(inp.items), [res.to_data() for res in results])
+    _to_stderr(results)
+    return text, 1 if r.has_errors(results) else 0
+
+
+def _expand(inp: Any, config_file: str | None) -> tuple[list[Any], list[Result]]:
+    from krmfn.config import is_multidomain, load_config
+    from krmfn.expand import expand
+    from krmfn.item import Item
+    from krmfn.yamltext import load
+
+    items = list(inp.items)
+    config_item: Item | None = None
+    try:
+        if config_file is not None:
+            config_item = _read_config_file(config_file)
+        elif inp.function_config is not None and not _is_placeholder(inp.function_config.data):
+            config_item = inp.function_config
+        else:
+            found = [i for i in items if i.header.kind == "MultiDomain" and is_multidomain(i.data)]
+            if len(found) > 1:
+                raise InputError(
+                    f"the input holds {len(found)} MultiDomain resources; name the one to use as the function config"
+                )
+            config_item = found[0] if found else None
+        if config_item is None:
+            raise InputError(
+                "the function config must be a MultiDomain (krmfn.dev/v1alpha1): give it as the "
+                "ResourceList's functionConfig, with --config FILE, or as the one MultiDomain in the input"
+            )
+        config_data = config_item.data
+        config = load_config(config_data)
+    except ConfigError as exc:
+        ref = _config_ref(config_item)
+        return items, [r.error(f"`{p.path}` {p.message}", resource=ref, field=p.path, file=_path_of(config_item)) for p in exc.problems]
+    except KrmfnError as exc:
+        return items, [r.error(str(exc), resource=_config_ref(config_item), file=_path_of(config_item))]
+    _ = load
+    expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream" or not inp.wrapper_kind)
+    return expansion.items, expansion.results
+
+
+def _read_config_file(path: str) -> Any:
+    from krmfn import resourcelist
+    from krmfn.item import Item
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise InputError(f"--config {path} must be a readable file: {exc.strerror}") from None
+    config = resourcelist.read(resourcelist.decode(raw))
+    multidomains = [i for i in config.items if i.header.kind == "MultiDomain"]
+    if len(multidomains) != 1:
+        raise InputError(f"--config {path} must hold exactly one MultiDomain resource; it holds {len(multidomains)}")
+    item: Item = multidomains[0]
+    return item
+
+
+def _is_placeholder(data: Any) -> bool:
+    """kpt's stand-in config (`ConfigMap function-input` without data) means "no config"."""
+    return (
+        isinstance(data, dict)
+        and data.get("kind") == "ConfigMap"
+        and not data.get("data")
+    )
+
+
+def _config_ref(item: Any) -> ResourceRef | None:
+    try:
+        h = item.header
+    except (KrmfnError, AttributeError):
+        return None
+    return ResourceRef(h.api_version, h.kind, h.name, h.namespace)
+
+
+def _path_of(item: Any) -> str | None:
+    try:
+        return item.path  # type: ignore[no-any-return]
+    except (KrmfnError, AttributeError):
+        return None
+
+
+def _bug(exc: BaseException) -> Result:
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return r.error(f"internal error, a bug in krmfn {__version__} (please report it): {type(exc).__name__}: {detail}")
+
+
+def _fail_unreadable(message: str, config_file: str | None) -> tuple[str, int]:
+    result = r.error(message)
+    _to_stderr([result])
+    if config_file is not None:
+        return "", 1
+    from krmfn.yamltext import dump
+
+    text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nresults:\n" + dump([result.to_data()])
+    return text, 1
+
+
+def _to_stderr(results: Sequence[Result]) -> None:
+    for res in results:
+        if res.severity != "info":
+            print(res.line(), file=sys.stderr)
