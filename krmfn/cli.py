@@ -86,6 +86,8 @@ def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
         return _fail_unreadable(str(exc), config_file)
     try:
         items, results = _expand(inp, config_file)
+    except KrmfnError as exc:  # an item that cannot be read (no `kind`, an alias bomb): the input's fault
+        items, results = list(inp.items), [r.error(str(exc))]
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a result
         items, results = list(inp.items), [_bug(exc)]
     try:

@@ -8,6 +8,7 @@ at once, each with its field path (``spec.domains[1].name``), as a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,12 @@ _K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 _DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
 K8sName = Annotated[str, Field(pattern=_K8S_NAME, max_length=253)]
 Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+
+
+#: The provider blocks of cert-manager's `ACMEChallengeSolverDNS01` (pkg/apis/acme/v1/types_issuer.go).
+DNS01_PROVIDERS = (
+    "acmeDNS", "akamai", "azureDNS", "cloudDNS", "cloudflare", "digitalocean", "rfc2136", "route53", "webhook",
+)
 
 
 class _Model(BaseModel):
@@ -46,11 +53,25 @@ class DomainSpec(_Model):
         None, alias="splitHorizon", description="Serve on split-horizon DNS; default: true when `spec.splitHorizon` is set."
     )
     issuer: str | None = Field(None, description="Issuer name; default: `spec.certificates.issuerRef.name`.")
+    solver: int | str | None = Field(
+        None,
+        description="The issuer's DNS-01 solver for this zone: an index into `spec.acme.solvers` or a provider key "
+        "such as `route53`; default: the solver already listing the zone, else the primary zone's, else the only one.",
+    )
 
     @field_validator("name")
     @classmethod
     def _valid_domain(cls, value: str) -> str:
         return parse_domain(value).text
+
+    @field_validator("solver", mode="before")
+    @classmethod
+    def _valid_solver(cls, value: Any) -> Any:
+        index = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        if value is None or index or value in DNS01_PROVIDERS:
+            return value
+        choices = ", ".join(DNS01_PROVIDERS)
+        raise ValueError(f"must be an index into the issuer's `spec.acme.solvers` or one of {choices}; got {value!r}")
 
 
 class IssuerRef(_Model):
@@ -91,10 +112,26 @@ class CertificatesSpec(_Model):
 
 
 class AcmeSpec(_Model):
+    """An ACME ClusterIssuer to generate when the input has none of that name."""
+
     server: str = Field("production", description="`production`, `staging` or an https URL.")
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     profile: str | None = None
-    solver: dict[str, Any] = Field(description="One cert-manager DNS-01 provider block, e.g. `{cloudflare: {...}}`.")
+    solver: dict[str, Any] = Field(
+        description="One cert-manager `dns01` block, e.g. `{cloudflare: {apiTokenSecretRef: {...}}}`, passed through."
+    )
+
+    @field_validator("solver")
+    @classmethod
+    def _one_provider(cls, value: dict[str, Any]) -> dict[str, Any]:
+        providers = [k for k in value if k in DNS01_PROVIDERS]
+        unknown = [k for k in value if k not in DNS01_PROVIDERS and k != "cnameStrategy"]
+        choices = ", ".join(DNS01_PROVIDERS)
+        if unknown:
+            raise ValueError(f"must hold a DNS-01 provider ({choices}) and `cnameStrategy` only; not {unknown[0]!r}")
+        if len(providers) != 1:
+            raise ValueError(f"must hold exactly one DNS-01 provider ({choices}); it has {len(providers)}")
+        return value
 
     @field_validator("server")
     @classmethod
@@ -109,33 +146,121 @@ class IssuerSpec(_Model):
     acme: AcmeSpec | None = None
 
 
+_IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+
+
 class GatewayDNS(_Model):
-    target: str = Field(description="Record target, `{domain}` expanded, e.g. `external.{domain}`.")
+    """DNS records for the hostnames of routes (or Ingresses) attached to a gateway."""
+
+    target: str | None = Field(
+        None, description="Record target, `{domain}` expanded, e.g. `external.{domain}`; required for a Gateway."
+    )
     type: Literal["CNAME", "A"] = "CNAME"
+    ttl: int | None = Field(None, ge=1, description="`recordTTL` of generated DNSEndpoints (1: automatic).")
+    proxied: bool | None = Field(
+        None, description="Cloudflare proxy for generated records; unset: `--cloudflare-proxied` decides."
+    )
+    exposure: Literal["public", "lan"] = Field(
+        "public", description="IngressClass only: exposure of hosts whose Ingress has no `krmfn.dev/exposure`."
+    )
+    lan_address: str | None = Field(
+        None, alias="lanAddress", pattern=_IPV4, description="IngressClass only: the IPv4 address of `lan` hosts."
+    )
 
 
 class GatewaySpec(_Model):
+    """A Gateway whose listener serves every attached domain, or an Ingress class standing in for one."""
+
     name: K8sName
-    namespace: Namespace
+    kind: Literal["Gateway", "IngressClass"] = "Gateway"
+    namespace: Namespace | None = Field(None, description="Required for a Gateway; an IngressClass has none.")
     listener: str = Field("https", pattern=_K8S_NAME)
+    mode: Literal["shared", "perDomain"] = Field(
+        "shared", description="`shared`: one listener lists every Secret; `perDomain`: one listener pair per domain."
+    )
     dns: GatewayDNS | None = None
 
 
 class ExternalDNSSpec(_Model):
+    """One external-dns installation whose domain filters must let every (or its) zone through."""
+
     kind: Literal["HelmRelease", "Deployment", "Application"]
     name: K8sName
     namespace: Namespace | None = None
+    domains: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The zones this installation filters for (names from `spec.domains`); default: every domain.",
+    )
+    container: str | None = Field(
+        None, description="Deployment only: the external-dns container; default: `external-dns`, or the only container."
+    )
+    exclude_domains: list[str] | None = Field(
+        None, alias="excludeDomains", description="`excludeDomains` / `--exclude-domains=`."
+    )
+    txt_owner_id: str | None = Field(
+        None, alias="txtOwnerId", min_length=1, description="`txtOwnerId` / `--txt-owner-id=`."
+    )
+    txt_prefix: str | None = Field(None, alias="txtPrefix", min_length=1, description="`txtPrefix` / `--txt-prefix=`.")
+    policy: Literal["sync", "upsert-only", "create-only"] | None = Field(None, description="`policy` / `--policy=`.")
+    sources: list[str] | None = Field(None, min_length=1, description="`sources` / one `--source=` each.")
 
 
 class TunnelSpec(_Model):
-    kind: Literal["HelmRelease", "ConfigMap"]
+    """The cloudflared configuration whose ingress rules route every tunnel domain (SPEC §7)."""
+
+    kind: Literal["HelmRelease", "ConfigMap"] = Field(
+        description="`HelmRelease`: a bjw-s app-template release; `ConfigMap`: a plain ConfigMap."
+    )
     name: K8sName
     namespace: Namespace | None = None
-    service: str
-    origin_request: dict[str, Any] = Field(default_factory=dict, alias="originRequest")
+    service: str = Field(description="Where the managed rules send traffic, e.g. `https://envoy-external.network.svc.cluster.local:443`.")
+    origin_request: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="originRequest",
+        description="`originRequest` of each managed rule; `originServerName` is added per domain.",
+    )
+    config_map: str = Field(
+        "config",
+        alias="configMap",
+        pattern=r"^[-._a-zA-Z0-9]+$",
+        description="HelmRelease only: the app-template entry `values.configMaps.<configMap>`.",
+    )
+    key: str = Field(
+        "config.yaml", pattern=r"^[-._a-zA-Z0-9]+$", description="The `data` key holding cloudflared's `config.yaml`."
+    )
+    catch_all: str = Field(
+        "http_status:404", alias="catchAll", description="`service` of the last rule, when the config has no catch-all."
+    )
+    gateway: str | None = Field(
+        None,
+        description="The `spec.gateways` entry the service reaches; default: the one named like the service's host.",
+    )
+
+    @field_validator("service", "catch_all")
+    @classmethod
+    def _valid_service(cls, value: str) -> str:
+        from krmfn.tunnelrules import service_problem
+
+        problem = service_problem(value)
+        if problem:
+            raise ValueError(problem.replace("must have a `service`", "must not be empty"))
+        return value
+
+    @field_validator("origin_request")
+    @classmethod
+    def _no_fixed_sni(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "originServerName" in value:
+            raise ValueError(
+                "must not set `originServerName`: each domain's rules get their own (the gateway's DNS target), "
+                "so that a secondary domain is not sent with the primary's SNI"
+            )
+        return value
 
 
 class SplitHorizonSpec(_Model):
+    """The k8s_gateway HelmRelease whose `values.domain` lists every split-horizon zone."""
+
     kind: Literal["HelmRelease"] = "HelmRelease"
     name: K8sName
     namespace: Namespace | None = None
@@ -149,6 +274,15 @@ class Spec(_Model):
     external_dns: list[ExternalDNSSpec] = Field(default_factory=list, alias="externalDNS")
     tunnel: TunnelSpec | None = None
     split_horizon: SplitHorizonSpec | None = Field(None, alias="splitHorizon")
+    external_dns_annotation_prefix: str = Field(
+        "external-dns.alpha.kubernetes.io/",
+        alias="externalDNSAnnotationPrefix",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/$",
+        description="external-dns's `--annotation-prefix`; `external-dns.kubernetes.io/` from external-dns v0.22.",
+    )
+    reference_grant_version: Literal["v1beta1", "v1"] = Field(
+        "v1beta1", alias="referenceGrantVersion", description="ReferenceGrant API version; `v1` from Gateway API v1.5."
+    )
 
 
 class Metadata(BaseModel):
@@ -232,12 +366,21 @@ def _problem(err: Any) -> Problem:
     if kind == "literal_error" and path in ("apiVersion", "kind"):
         expected = API_VERSION if path == "apiVersion" else KIND
         return Problem(path, f"must be {expected!r}, not {value!r}")
-    message = str(err["msg"]).removeprefix("Value error, ")
+    message = _must(str(err["msg"]).removeprefix("Value error, "))
     if kind == "string_pattern_mismatch":
         return Problem(path, f"must match the pattern `{err['ctx']['pattern']}`; {value!r} does not")
     if kind not in ("value_error",) and not isinstance(value, dict | list):
         message = f"{message[0].lower()}{message[1:]}; got {value!r}"
     return Problem(path, message[0].lower() + message[1:] if message else "is invalid")
+
+
+_SHOULD = re.compile(r"^(?:Input|List|String|Dictionary|Tuple|Set) should ")
+_MAPPING = re.compile(r"a valid dictionary(?: or instance of \w+)?")
+
+
+def _must(message: str) -> str:
+    """pydantic's "Input should be a valid dictionary" in the kpt style: "must be a mapping"."""
+    return _MAPPING.sub("a mapping", _SHOULD.sub("must ", message)).replace(" after validation", "")
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -253,7 +396,15 @@ def _path(loc: tuple[Any, ...]) -> str:
         "revision_history_limit": "revisionHistoryLimit",
         "external_dns": "externalDNS",
         "origin_request": "originRequest",
+        "config_map": "configMap",
+        "catch_all": "catchAll",
         "api_version": "apiVersion",
+        "exclude_domains": "excludeDomains",
+        "txt_owner_id": "txtOwnerId",
+        "txt_prefix": "txtPrefix",
+        "lan_address": "lanAddress",
+        "external_dns_annotation_prefix": "externalDNSAnnotationPrefix",
+        "reference_grant_version": "referenceGrantVersion",
     }
     out = ""
     for part in loc:
@@ -311,18 +462,20 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
                 problems.append(
                     Problem(f"spec.domains[{i}].extraDNSNames[{j}]", f"must be {d.name!r} or a name under it; {extra!r} is not")
                 )
-    seen_gateways: set[tuple[str, str]] = set()
+    seen_gateways: set[tuple[str, str | None, str]] = set()
     for i, g in enumerate(spec.gateways):
-        if (g.namespace, g.name) in seen_gateways:
-            problems.append(Problem(f"spec.gateways[{i}]", f"must not repeat gateway {g.namespace}/{g.name}"))
-        seen_gateways.add((g.namespace, g.name))
+        if (g.kind, g.namespace, g.name) in seen_gateways:
+            where = f"{g.namespace}/{g.name}" if g.namespace else g.name
+            problems.append(Problem(f"spec.gateways[{i}]", f"must not repeat {g.kind} {where}"))
+        seen_gateways.add((g.kind, g.namespace, g.name))
+        problems.extend(_gateway_problems(g, f"spec.gateways[{i}]"))
     issuer_ref = spec.certificates.issuer_ref
     if issuer_ref is None:
         if spec.issuers:
             issuer_ref = IssuerRef(name=spec.issuers[0].name)
         else:
             problems.append(Problem("spec.certificates.issuerRef", "is required when `spec.issuers` is empty"))
-    namespace = spec.certificates.namespace or (spec.gateways[0].namespace if spec.gateways else None)
+    namespace = spec.certificates.namespace or next((g.namespace for g in spec.gateways if g.namespace), None)
     if namespace is None:
         problems.append(Problem("spec.certificates.namespace", "is required when `spec.gateways` is empty"))
     if problems or issuer_ref is None or namespace is None:
@@ -344,6 +497,29 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
     ]
     domains.sort(key=lambda d: (not d.primary, d.index))
     return Config(model=model, domains=tuple(domains), issuer_ref=issuer_ref, certificate_namespace=namespace)
+
+
+def _gateway_problems(g: GatewaySpec, where: str) -> list[Problem]:
+    """What a single `spec.gateways[]` entry must satisfy beyond its field types."""
+    out: list[Problem] = []
+    dns = g.dns
+    if g.kind == "Gateway":
+        if g.namespace is None:
+            out.append(Problem(f"{where}.namespace", "is required for a Gateway"))
+        if dns is not None and dns.target is None:
+            out.append(Problem(f"{where}.dns.target", "is required for a Gateway"))
+        if dns is not None and ("exposure" in dns.model_fields_set or dns.lan_address is not None):
+            out.append(Problem(f"{where}.dns", "must not set `exposure` or `lanAddress` (IngressClass only)"))
+    else:
+        if g.namespace is not None:
+            out.append(Problem(f"{where}.namespace", "must not be set for an IngressClass (it is cluster-scoped)"))
+        if "listener" in g.model_fields_set or g.mode != "shared":
+            out.append(Problem(where, "must not set `listener` or `mode` for an IngressClass (only a Gateway)"))
+        if dns is not None and dns.exposure == "public" and dns.target is None:
+            out.append(Problem(f"{where}.dns.target", "is required when `exposure` is `public`"))
+        if dns is not None and dns.exposure == "lan" and dns.lan_address is None:
+            out.append(Problem(f"{where}.dns.lanAddress", "is required when `exposure` is `lan`"))
+    return out
 
 
 def json_schema() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from krmfn import certificates, variables
+from krmfn import certificates, dnsrecords, externaldns, gateways, issuers, routes, splithorizon, tunnel, variables
 from krmfn import results as r
 from krmfn.config import Config, is_multidomain
 from krmfn.context import Context
@@ -22,6 +22,13 @@ from krmfn.results import Result
 #: The concerns, in the order they run. Each reads and changes the context.
 CONCERNS: tuple[Callable[[Context], None], ...] = (
     certificates.generate,
+    tunnel.reconcile,
+    issuers.reconcile,
+    gateways.generate,
+    dnsrecords.generate,
+    externaldns.reconcile,
+    splithorizon.reconcile,
+    routes.check,
     variables.check,
 )
 

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from yaml.nodes import MappingNode, Node, ScalarNode
+
 from krmfn.errors import InputError
 from krmfn.yamledit import same, update_text
 from krmfn.yamltext import compose, dump, to_data
+
+_STR = "tag:yaml.org,2002:str"
 
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
@@ -43,7 +47,7 @@ class Header:
 
 
 _TOP_KEY = re.compile(r"^(apiVersion|kind|metadata|sops):(.*)$", re.M)
-_ODD_TOP_LINE = re.compile(r"^(?![ #\r\n]|[A-Za-z_][\w.-]*:(?: |$))", re.M)
+_ODD_TOP_LINE = re.compile(r"^(?!\Z|[ #\r\n]|[A-Za-z_][\w.-]*:(?: |$))", re.M)
 _ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s]")
 
 
@@ -68,7 +72,7 @@ def _simple_scalar(raw: str) -> str | None:
 
 def _scan_header(text: str) -> Header | None:
     """Header from a line scan of block-style text; None whenever a parser is needed."""
-    if _ODD_TOP_LINE.search(text) or _ANCHOR.search(text):
+    if _ODD_TOP_LINE.search(text) or ("&" in text and _ANCHOR.search(text)):
         return None
     found: dict[str, tuple[str, int]] = {}
     for match in _TOP_KEY.finditer(text):
@@ -104,6 +108,37 @@ def _scan_header(text: str) -> Header | None:
     if api_version is None or kind is None or not meta.get("name"):
         return None
     return Header(api_version, kind, str(meta["name"]), meta.get("namespace"))
+
+
+def _composed_header(text: str, line: int) -> Header | None:
+    """Header from the node tree, without converting it: aliases are not expanded, so an
+    item that is only passed through never pays for (or trips over) an alias bomb."""
+    node = compose(text, line_offset=line - 1)
+    top = _string_children(node)
+    meta = _string_children(top.get("metadata")) if top else None
+    if top is None or meta is None:
+        return None
+    values = {key: _string(n) for key, n in [*top.items(), *meta.items()] if key in ("apiVersion", "kind", "name")}
+    api_version, kind, name = values.get("apiVersion"), values.get("kind"), _string(meta.get("name"))
+    if not api_version or not kind or not name:
+        return None
+    return Header(api_version, kind, name, _string(meta.get("namespace")))
+
+
+def _string_children(node: Node | None) -> dict[str, Node] | None:
+    """A mapping node's children by key, or None if it is not a plain mapping with unique string keys."""
+    if not isinstance(node, MappingNode):
+        return None
+    out: dict[str, Node] = {}
+    for key, value in node.value:
+        if not isinstance(key, ScalarNode) or key.tag != _STR or key.value in out:
+            return None
+        out[key.value] = value
+    return out
+
+
+def _string(node: Node | None) -> str | None:
+    return node.value if isinstance(node, ScalarNode) and node.tag == _STR else None
 
 
 class Item:
@@ -152,7 +187,7 @@ class Item:
     def header(self) -> Header:
         """apiVersion, kind and name, from a line scan when possible."""
         if self._data is None and self._text is not None:
-            scanned = _scan_header(self._text)
+            scanned = _scan_header(self._text) or _composed_header(self._text, self.line)
             if scanned is not None:
                 return scanned
         data = self.data

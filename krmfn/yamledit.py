@@ -19,7 +19,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from krmfn.errors import EditError, InputError
-from krmfn.yamltext import block_scalar, compose, dump, dump_flow, dump_pair, scalar, to_data
+from krmfn.yamltext import block_scalar, compose, dump, dump_flow, dump_pair, is_block_string, scalar, to_data
 
 
 def same(a: Any, b: Any) -> bool:
@@ -51,6 +51,9 @@ class _Edits:
         return self.cache[key]
 
     def replace(self, start: int, end: int, new: str) -> None:
+        # A block scalar's span ends with its line break; what replaces it must too.
+        if new and end > start and self.text[end - 1] == "\n" and not new.endswith("\n"):
+            new += "\n"
         self.edits.append((start, end, new))
 
     # --- positions -------------------------------------------------------------------
@@ -79,6 +82,10 @@ class _Edits:
             last = node.value[-1][1] if isinstance(node, MappingNode) else node.value[-1]
             return self.content_end(last)
         return node.end_mark.index
+
+    def starts_line(self, pos: int) -> bool:
+        """Whether only indentation stands before *pos* on its line."""
+        return not self.text[self.line_start(pos) : pos].strip()
 
     def entry_start(self, node: Node) -> int:
         """Start of the line holding the ``-`` that introduces a sequence entry."""
@@ -111,6 +118,11 @@ class _Edits:
 
     def update_mapping(self, node: MappingNode, new: dict[Any, Any]) -> None:
         indent = node.value[0][0].start_mark.column
+        first_key = self.data(node.value[0][0])
+        if first_key not in new and not self.starts_line(node.start_mark.index):
+            # `- name: a` loses `name`: deleting its line would take the dash with it.
+            self.replace_node(node, new, indent)
+            return
         seen = set()
         for key_node, value_node in node.value:
             key = self.data(key_node)
@@ -132,7 +144,14 @@ class _Edits:
         dash_col = self.text.rfind("-", 0, entries[0].start_mark.index) - self.entry_start(entries[0])
         old = [self.data(e) for e in entries]
         matcher = SequenceMatcher(a=[_key(v) for v in old], b=[_key(v) for v in new], autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        opcodes = matcher.get_opcodes()
+        dash = self.text.rfind("-", 0, entries[0].start_mark.index)
+        touches_first = any(tag != "equal" and i1 == 0 and (tag != "replace" or i2 - i1 != j2 - j1) for tag, i1, i2, j1, j2 in opcodes)
+        if touches_first and not self.starts_line(dash):
+            # `- - a`: the first entry shares its line with the parent's dash.
+            self.replace_node(node, new, dash_col + 2)
+            return
+        for tag, i1, i2, j1, j2 in opcodes:
             if tag == "equal":
                 continue
             if tag == "replace" and i2 - i1 == j2 - j1:
@@ -155,8 +174,8 @@ class _Edits:
         """Replace a node whose shape changes (or a scalar) with freshly written text."""
         start, end = node.start_mark.index, self.content_end(node)
         indicator, at = self.indicator_before(start)
-        block = (isinstance(new, dict | list) and bool(new)) or (isinstance(new, str) and "\n" in new.rstrip("\n"))
-        if isinstance(node, ScalarNode) and not block:
+        block = (isinstance(new, dict | list) and bool(new)) or is_block_string(new)
+        if isinstance(node, ScalarNode) and not block and not isinstance(new, dict | list):
             self.replace(start, end, self.restyle_scalar(node, new))
             return
         if not block:
@@ -167,12 +186,13 @@ class _Edits:
         if isinstance(new, str):
             lead = " " if indicator else ""
             text = block_scalar(new, indent)
-            if not self.text[end - 1 : end] == "\n":
+            if self.text[end - 1 : end] != "\n":
                 text = text.rstrip("\n")
             self.replace(at + 1 if indicator else start, end, lead + text)
             return
         if indicator == "-":
-            body = dump(new, indent, self.indentless)[indent:]
+            col = at - self.line_start(at) + 2  # where the entry's content starts, after "- "
+            body = dump(new, col, self.indentless)[col:]
             self.replace(at + 2, end, body.rstrip("\n"))
         elif indicator == ":":
             child = indent - 2 if isinstance(new, list) and self.indentless else indent
@@ -238,7 +258,10 @@ def update_text(text: str, new: Any, what: str = "item") -> str:
         ctx = _Edits(text, _detect_indentless(root))
         ctx.update(root, new, 0)
         out = text
-        for start, end, replacement in sorted(ctx.edits, key=lambda e: (e[0], e[1]), reverse=True):
+        # Back to front, so offsets stay valid; of two inserts at one offset the later
+        # (outer) one goes first, which leaves the inner one before it.
+        ordered = sorted(enumerate(ctx.edits), key=lambda e: (e[1][0], e[1][1], e[0]), reverse=True)
+        for _, (start, end, replacement) in ordered:
             out = out[:start] + replacement + out[end:]
     try:
         node = compose(out)

@@ -157,7 +157,7 @@ def scalar(value: Any, flow: bool = False) -> str:
         return json.dumps(value)
     text = str(value)
     if (
-        _PLAIN_SAFE.match(text)
+        _PLAIN_SAFE.fullmatch(text)
         and not text.endswith((":", " "))
         and ": " not in text
         and not (flow and _FLOW_UNSAFE.search(text))
@@ -177,14 +177,22 @@ def block_scalar(text: str, indent: int) -> str:
         chomp = "-"
     body = text[:-1] if text.endswith("\n") else text
     lines = body.split("\n")
-    lead = "2" if lines and lines[0].startswith(" ") else ""
     pad = " " * indent
     rendered = "".join(f"{pad}{line}\n" if line else "\n" for line in lines)
-    return f"|{lead}{chomp}\n{rendered}"
+    return f"|{chomp}\n{rendered}"
 
 
-def _is_multiline(value: Any) -> bool:
-    return isinstance(value, str) and "\n" in value.rstrip("\n") and "\t" not in value
+def is_block_string(value: Any) -> bool:
+    """Whether a string reads back unchanged from a literal block scalar.
+
+    Lines with trailing spaces, whitespace-only lines, tabs and a leading space or newline
+    do not survive ``|`` reliably; such strings are written double-quoted instead.
+    """
+    if not isinstance(value, str) or "\n" not in value.rstrip("\n"):
+        return False
+    if value.startswith((" ", "\n")) or "\t" in value or "\r" in value:
+        return False
+    return all(line == line.rstrip(" ") and (line.isprintable() or not line) for line in value.split("\n"))
 
 
 def dump(value: Any, indent: int = 0, indentless: bool = True) -> str:
@@ -219,7 +227,7 @@ def _dump_value_after_key(value: Any, indent: int, indentless: bool) -> str:
         return "\n" + _dump_mapping(value, indent + 2, indentless)
     if isinstance(value, list) and value:
         return "\n" + _dump_sequence(value, indent if indentless else indent + 2, indentless)
-    if _is_multiline(value):
+    if is_block_string(value):
         return " " + block_scalar(value, indent + 2)
     return " " + _flow_leaf(value) + "\n"
 
@@ -238,7 +246,7 @@ def _dump_sequence(value: list[Any], indent: int, indentless: bool) -> str:
         elif isinstance(child, list) and child:
             inner = _dump_sequence(child, indent + 2, indentless)
             parts.append(f"{pad}- {inner[indent + 2 :]}")
-        elif _is_multiline(child):
+        elif is_block_string(child):
             parts.append(f"{pad}- {block_scalar(child, indent + 2)}")
         else:
             parts.append(f"{pad}- {_flow_leaf(child)}\n")

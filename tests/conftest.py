@@ -1,0 +1,70 @@
+"""Shared helpers: run the pure expansion on YAML text, and run the real CLI."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from krmfn import resourcelist
+from krmfn.cli import run
+from krmfn.config import load_config
+from krmfn.expand import Expansion, expand
+from krmfn.item import Item
+from krmfn.yamltext import load
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def items_of(stream: str) -> list[Item]:
+    """Items of a plain YAML stream, as the edge would read them."""
+    return resourcelist.read(stream).items if stream.strip() else []
+
+
+def expand_yaml(config: str, stream: str = "", *, config_path: str | None = "multidomain.yaml") -> Expansion:
+    """The pure expansion of *config* over the resources in *stream*."""
+    return expand(load_config(load(config)), items_of(stream), config_path=config_path)
+
+
+def by_kind(expansion: Expansion, kind: str) -> list[dict[str, object]]:
+    return [i.data for i in expansion.items if i.header.kind == kind]
+
+
+def messages(expansion: Expansion, severity: str | None = None) -> list[str]:
+    return [res.message for res in expansion.results if severity is None or res.severity == severity]
+
+
+def resource_list(config: str, stream: str) -> str:
+    """A ResourceList holding *stream*'s resources with *config* as functionConfig."""
+    body = "".join("- " + "\n  ".join(doc.strip("\n").split("\n")) + "\n" for doc in stream.split("---\n") if doc.strip())
+    cfg = "\n".join("  " + line if line else line for line in config.strip("\n").split("\n"))
+    return (
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
+        + ("items:\n" + body if body else "items: []\n")
+        + "functionConfig:\n"
+        + cfg
+        + "\n"
+    )
+
+
+def run_text(text: str, config_file: str | None = None) -> tuple[str, int]:
+    """The whole function on text, in-process."""
+    return run(text.encode(), config_file)
+
+
+def run_cli(args: list[str], stdin: bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The installed console script, as runners call it."""
+    exe = shutil.which("krmfn")
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "krmfn", *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, env={**os.environ, **(env or {})}, check=False)
+
+
+@pytest.fixture
+def stdout() -> io.StringIO:
+    return io.StringIO()
