@@ -100,8 +100,8 @@ def _check_hand_written(ctx: Context, wanted: list[dict[str, Any]]) -> None:
         secret = normalise_flux(secret) if isinstance(secret, str) else None
         for cert in wanted:
             meta = cert["metadata"]
-            if ns not in ("", meta["namespace"]):
-                continue
+            if ns not in ("", meta["namespace"]) or item.header.name == meta["name"]:
+                continue  # an exact name clash is reported for every kind by expand._check_clashes
             if name == meta["name"] or secret == cert["spec"]["secretName"]:
                 what = "name" if name == meta["name"] else f"Secret {cert['spec']['secretName']}"
                 ctx.report(

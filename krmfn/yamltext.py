@@ -139,7 +139,7 @@ def load(text: str, what: str = "document") -> Any:
 
 # --- writing -------------------------------------------------------------------------
 
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/$.+=^~](?:[A-Za-z0-9_/$.{}@%+=^~:,\-]| (?![ #]))*$")
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/$.+=^~](?:[A-Za-z0-9_/$.{}\[\]@%+=^~:,\-]| (?![ #]))*$")
 _FLOW_UNSAFE = re.compile(r"[\[\]{},]")
 _resolver = yaml.resolver.Resolver()
 

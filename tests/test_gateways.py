@@ -70,7 +70,7 @@ def gateway(exp: Expansion, name: str = "envoy-external") -> dict[str, Any]:
 
 def refs(exp: Expansion, name: str = "envoy-external", listener: str = "https") -> list[dict[str, Any]]:
     spec: Any = gateway(exp, name)["spec"]
-    return next(x["tls"]["certificateRefs"] for x in spec["listeners"] if x["name"] == listener)  # type: ignore[no-any-return]
+    return next(x["tls"]["certificateRefs"] for x in spec["listeners"] if x["name"] == listener)
 
 
 def text_of(exp: Expansion, kind: str, name: str) -> str:
@@ -310,7 +310,7 @@ PER_DOMAIN = CONFIG.replace(
 
 
 def listeners(exp: Expansion) -> list[dict[str, Any]]:
-    return gateway(exp)["spec"]["listeners"]  # type: ignore[index,no-any-return]
+    return gateway(exp)["spec"]["listeners"]  # type: ignore[no-any-return]
 
 
 def test_per_domain_mode_replaces_the_shared_listener_by_one_pair_per_domain() -> None:
@@ -475,7 +475,7 @@ def test_listener_without_tls_or_annotations_and_foreign_refs() -> None:
     config = CONFIG.replace("    - name: envoy-internal\n      namespace: network\n", "")
     exp = expand_yaml(config, stream)
     assert len(refs(exp)) == 2
-    assert gateway(exp)["metadata"]["annotations"]["krmfn.dev/certificate-refs"]  # type: ignore[index]
+    assert gateway(exp)["metadata"]["annotations"]["krmfn.dev/certificate-refs"]
     foreign = stream.replace(
         "port: 443}", "port: 443, tls: {certificateRefs: [{group: example.io, kind: Vault, name: v}, {kind: Secret}]}}"
     )

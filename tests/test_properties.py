@@ -12,6 +12,7 @@ examples on every run.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import sys
@@ -22,8 +23,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import resource_list
 from krmfn.cli import run
+
+SCALE = float(os.environ.get("KRMFN_PROPERTY_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    """*n* examples, scaled by KRMFN_PROPERTY_SCALE (e.g. 10 for a long local soak)."""
+    return max(1, int(n * SCALE))
+
 
 SETTINGS: dict[str, Any] = {
     "deadline": None,
@@ -214,6 +222,13 @@ def package(draw: st.DrawFn) -> tuple[str, list[str]]:
 # --- running -------------------------------------------------------------------------
 
 
+def resource_list(cfg: str, items: list[str]) -> str:
+    """A ResourceList as kpt sends it: *items* as entries, *cfg* as functionConfig."""
+    body = "".join(entry(item) for item in items)
+    config = "".join("  " + line + "\n" for line in cfg.rstrip("\n").split("\n"))
+    return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + body + "functionConfig:\n" + config
+
+
 def f(text: str) -> tuple[str, int]:
     return run(text.encode())
 
@@ -246,23 +261,23 @@ def owned_entries(out: str) -> list[str]:
 # --- nothing lost --------------------------------------------------------------------
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(package())
 def test_nothing_lost(pkg: tuple[str, list[str]]) -> None:
     cfg, items = pkg
-    out, code = f(resource_list(cfg, "---\n".join(items)))
+    out, code = f(resource_list(cfg, items))
     assert code == 0, results_of(out)
     for item in items:
         assert entry(item) in out, f"an unmanaged item did not come back byte for byte:\n{item}"
     assert items_text(out).count("\n- ") == len(items) + len(owned_entries(out))
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(package(), st.data())
 def test_only_unwanted_owned_items_disappear(pkg: tuple[str, list[str]], data: st.DataObject) -> None:
     """Dropping domains from the config prunes their Certificates, and nothing else."""
     cfg, items = pkg
-    first, code = f(resource_list(cfg, "---\n".join(items)))
+    first, code = f(resource_list(cfg, items))
     assert code == 0
     names = [line.split("name: ", 1)[1].strip('"') for line in cfg.splitlines() if line.startswith("    - name: ")]
     kept = data.draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
@@ -298,11 +313,11 @@ def _domain_blocks(cfg: str, kept: list[str]) -> list[str]:
 # --- idempotent and deterministic ----------------------------------------------------
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(package())
 def test_idempotent(pkg: tuple[str, list[str]]) -> None:
     cfg, items = pkg
-    once, code = f(resource_list(cfg, "---\n".join(items)))
+    once, code = f(resource_list(cfg, items))
     assert code == 0
     twice, code = f(without_results(once))
     assert code == 0
@@ -310,20 +325,20 @@ def test_idempotent(pkg: tuple[str, list[str]]) -> None:
     assert "0 generated, 0 updated" in twice
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(package(), st.randoms(use_true_random=False))
 def test_deterministic_and_order_independent(pkg: tuple[str, list[str]], rnd: random.Random) -> None:
     cfg, items = pkg
-    text = resource_list(cfg, "---\n".join(items))
+    text = resource_list(cfg, items)
     out, _ = f(text)
     assert f(text)[0] == out
     shuffled = list(items)
     rnd.shuffle(shuffled)
-    out_shuffled, _ = f(resource_list(cfg, "---\n".join(shuffled)))
+    out_shuffled, _ = f(resource_list(cfg, shuffled))
     assert owned_entries(out_shuffled) == owned_entries(out)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(config(), st.lists(unmanaged_item(), max_size=4), st.randoms(use_true_random=False))
 def test_plain_stream_idempotent_byte_for_byte(
     cfg: tuple[str, list[str]], items: list[str], rnd: random.Random
@@ -398,17 +413,17 @@ def run_checked(data: bytes) -> tuple[str, int]:
     return stdout, code
 
 
-@settings(max_examples=800, **SETTINGS)
+@settings(max_examples=examples(800), **SETTINGS)
 @given(st.binary(max_size=300))
 def test_random_bytes(data: bytes) -> None:
     run_checked(data)
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=examples(400), **SETTINGS)
 @given(package(), st.data())
 def test_truncated_yaml(pkg: tuple[str, list[str]], data: st.DataObject) -> None:
     cfg, items = pkg
-    whole = resource_list(cfg, "---\n".join(items)).encode()
+    whole = resource_list(cfg, items).encode()
     cut = data.draw(st.integers(0, len(whole)))
     run_checked(whole[:cut])
 
@@ -475,7 +490,7 @@ FULL = yaml.safe_load(FULL_CONFIG)
 CONFIG_PATHS = _paths(FULL)
 
 
-@settings(max_examples=600, **SETTINGS)
+@settings(max_examples=examples(600), **SETTINGS)
 @given(st.lists(st.tuples(st.sampled_from(CONFIG_PATHS), WRONG), min_size=1, max_size=3))
 def test_wrong_types_at_every_config_field(changes: list[tuple[tuple[Any, ...], Any]]) -> None:
     import copy
@@ -486,9 +501,7 @@ def test_wrong_types_at_every_config_field(changes: list[tuple[tuple[Any, ...], 
             _set(broken, path, value)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier change replaced a parent of this path
-    text = resource_list(
-        yaml.safe_dump(broken, sort_keys=False), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
-    )
+    text = resource_list(yaml.safe_dump(broken, sort_keys=False), ["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"])
     stdout, _ = run_checked(text.encode())
     assert "apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n" in stdout
 
@@ -496,21 +509,21 @@ def test_wrong_types_at_every_config_field(changes: list[tuple[tuple[Any, ...], 
 # --- SOPS and secrets ----------------------------------------------------------------
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(package(), st.data())
 def test_sops_encrypted_items_are_never_modified(pkg: tuple[str, list[str]], data: st.DataObject) -> None:
     """Even when the config names it as the external-dns installation to patch."""
     cfg, items = pkg
     release = data.draw(sops_item("HelmRelease", "cloudflare-dns", "network"))
     cfg += "  externalDNS:\n    - {kind: HelmRelease, name: cloudflare-dns, namespace: network}\n"
-    out, code = run_checked(resource_list(cfg, "---\n".join([*items, release])).encode())
+    out, code = run_checked(resource_list(cfg, [*items, release]).encode())
     assert entry(release) in out
     assert code == 1
     errors = [res["message"] for res in results_of(out) if res["severity"] == "error"]
     assert any("SOPS-encrypted" in m and "cloudflare-dns" in m for m in errors), errors
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(package(), st.data())
 def test_no_secret_value_in_output_or_messages(pkg: tuple[str, list[str]], data: st.DataObject) -> None:
     cfg, items = pkg
@@ -524,7 +537,7 @@ def test_no_secret_value_in_output_or_messages(pkg: tuple[str, list[str]], data:
     if broken:  # a repeated key in the Secret the function reads: the message must not quote values
         secret += secret.splitlines()[-1] + "\n"
     STDERR.take()
-    out, code = f(resource_list(cfg, "---\n".join([*items, secret, other])))
+    out, code = f(resource_list(cfg, [*items, secret, other]))
     err = STDERR.take()
     messages = " ".join(str(res.get("message")) for res in results_of(out))
     for value in [*values, *other_values]:
