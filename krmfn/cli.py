@@ -34,6 +34,9 @@ also printed to stderr, one line each.
 EPILOG = """\
 commands:
   krmfn schema      print the JSON Schema of MultiDomain
+  krmfn plan        print, per domain, what will exist (certificate, issuer, every resource
+                    that lists the domain, DNS records); --json for a machine-readable form
+  krmfn diff        print the unified diff of what the function would change
   krmfn CONFIG      same as --config CONFIG (the kustomize legacy exec-plugin calling form)
 
 examples:
@@ -50,12 +53,19 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
         prog="krmfn", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", metavar="FILE", help="MultiDomain config file; input and output are plain YAML streams")
+    parser.add_argument("--json", action="store_true", help="with `plan`: print JSON")
     parser.add_argument("--version", action="version", version=f"krmfn {__version__}")
     parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
     parsed = parser.parse_args(args)
     if parsed.command == "schema":
         return _print_schema(out)
     config_file = parsed.config
+    if parsed.command in ("plan", "diff"):
+        data = (stdin if stdin is not None else sys.stdin.buffer).read()
+        text, code = report(data, config_file, parsed.command, as_json=parsed.json)
+        out.write(text)
+        out.flush()
+        return code
     if parsed.command is not None:
         if config_file is not None:
             parser.error(f"unexpected argument {parsed.command!r}")
@@ -100,10 +110,49 @@ def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
 
 
 def _expand(inp: Any, config_file: str | None) -> tuple[list[Any], list[Result]]:
-    from krmfn.config import is_multidomain, load_config
     from krmfn.expand import expand
+
+    items = list(inp.items)
+    loaded = _load(inp, config_file)
+    if isinstance(loaded, list):
+        return items, loaded
+    config, config_item = loaded
+    expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream" or not inp.wrapper_kind)
+    return expansion.items, expansion.results
+
+
+def report(data: bytes, config_file: str | None, command: str, as_json: bool = False) -> tuple[str, int]:
+    """`krmfn plan` and `krmfn diff`: what the function would do, for a person."""
+    import json
+
+    from krmfn import plan as planning
+    from krmfn import resourcelist
+    from krmfn.expand import expand
+
+    try:
+        inp = resourcelist.read(resourcelist.decode(data))
+        loaded = _load(inp, config_file)
+    except InputError as exc:
+        loaded = [r.error(str(exc))]
+    if isinstance(loaded, list):
+        _to_stderr(loaded)
+        return "", 1
+    config, config_item = loaded
+    expansion = expand(config, list(inp.items), config_path=config_item.path, plain_stream=inp.form == "stream")
+    _to_stderr(expansion.results)
+    code = 1 if r.has_errors(expansion.results) else 0
+    if command == "diff":
+        return planning.diff(inp.items, expansion), code
+    plans = planning.plan(config, expansion, inp.items)
+    if as_json:
+        return json.dumps([p.to_data() for p in plans], indent=2) + "\n", code
+    return planning.render(plans, config), code
+
+
+def _load(inp: Any, config_file: str | None) -> Any:
+    """(Config, config item), or the error results that explain why there is none."""
+    from krmfn.config import is_multidomain, load_config
     from krmfn.item import Item
-    from krmfn.yamltext import load
 
     items = list(inp.items)
     config_item: Item | None = None
@@ -124,16 +173,13 @@ def _expand(inp: Any, config_file: str | None) -> tuple[list[Any], list[Result]]
                 "the function config must be a MultiDomain (krmfn.dev/v1alpha1): give it as the "
                 "ResourceList's functionConfig, with --config FILE, or as the one MultiDomain in the input"
             )
-        config_data = config_item.data
-        config = load_config(config_data)
+        config = load_config(config_item.data)
     except ConfigError as exc:
         ref = _config_ref(config_item)
-        return items, [r.error(f"`{p.path}` {p.message}", resource=ref, field=p.path, file=_path_of(config_item)) for p in exc.problems]
+        return [r.error(f"`{p.path}` {p.message}", resource=ref, field=p.path, file=_path_of(config_item)) for p in exc.problems]
     except KrmfnError as exc:
-        return items, [r.error(str(exc), resource=_config_ref(config_item), file=_path_of(config_item))]
-    _ = load
-    expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream" or not inp.wrapper_kind)
-    return expansion.items, expansion.results
+        return [r.error(str(exc), resource=_config_ref(config_item), file=_path_of(config_item))]
+    return config, config_item
 
 
 def _read_config_file(path: str) -> Any:

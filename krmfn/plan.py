@@ -1,0 +1,150 @@
+"""What the expansion will make exist, per domain, for a person to read before committing.
+
+:func:`plan` is derived from an expansion, not from the concerns' internals: for each
+domain it lists its Certificate, and every place in every generated or changed resource
+where the domain (or its Secret) appears, with the field path. DNS records are read from
+generated DNSEndpoints. :func:`diff` is the unified diff of what the function changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from krmfn.certificates import certificate_name, dns_names, secret_name
+from krmfn.config import Config, Domain
+from krmfn.expand import Expansion
+from krmfn.item import Item
+
+
+@dataclass
+class DomainPlan:
+    domain: str
+    primary: bool
+    certificate: str
+    secret: str
+    names: list[str]
+    issuer: str
+    appears_in: list[tuple[str, str]] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "primary": self.primary,
+            "certificate": self.certificate,
+            "secret": self.secret,
+            "dnsNames": self.names,
+            "issuer": self.issuer,
+            "appearsIn": [{"resource": r, "field": f} for r, f in self.appears_in],
+            "records": self.records,
+        }
+
+
+def _describe(item: Item) -> str:
+    h = item.header
+    return f"{h.kind} {h.namespace + '/' if h.namespace else ''}{h.name}"
+
+
+def _mentions(value: Any, needles: Sequence[str], path: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key == "metadata" and not path:
+                continue  # names and ownership marks, not configuration
+            yield from _mentions(child, needles, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _mentions(child, needles, f"{path}[{i}]")
+    elif isinstance(value, str) and any(_matches(value, n) for n in needles):
+        yield path
+
+
+def _matches(value: str, needle: str) -> bool:
+    return value == needle or value.endswith("." + needle) or (needle in value and "\n" in value)
+
+
+def plan(config: Config, expansion: Expansion, original: Sequence[Item]) -> list[DomainPlan]:
+    """One DomainPlan per domain, primary first."""
+    before = {id(item) for item in original}
+    touched = [i for i in expansion.items if id(i) not in before]
+    return [_plan_domain(config, domain, touched) for domain in config.domains]
+
+
+def _plan_domain(config: Config, domain: Domain, touched: Sequence[Item]) -> DomainPlan:
+    out = DomainPlan(
+        domain=domain.name.text,
+        primary=domain.primary,
+        certificate=f"{config.certificate_namespace}/{certificate_name(config, domain)}",
+        secret=secret_name(config, domain),
+        names=dns_names(domain),
+        issuer=f"{config.issuer_ref.kind} {domain.issuer}",
+    )
+    needles = [domain.name.text, secret_name(config, domain)]
+    for item in touched:
+        if item.header.kind == "Certificate":
+            continue
+        if item.header.kind == "DNSEndpoint":
+            out.records.extend(_records(item, domain))
+            continue
+        data = {k: v for k, v in item.data.items() if k != "metadata"}
+        for path in _mentions(data, needles):
+            out.appears_in.append((_describe(item), path))
+    return out
+
+
+def _records(item: Item, domain: Domain) -> list[str]:
+    spec = item.data.get("spec")
+    endpoints = spec.get("endpoints") if isinstance(spec, dict) else None
+    lines = []
+    for ep in endpoints if isinstance(endpoints, list) else []:
+        if isinstance(ep, dict) and isinstance(ep.get("dnsName"), str) and domain.name.covers(ep["dnsName"]):
+            targets = ", ".join(str(t) for t in ep.get("targets") or [])
+            lines.append(f"{ep['dnsName']} {ep.get('recordType', '?')} {targets} ({_describe(item)})")
+    return lines
+
+
+def render(plans: Sequence[DomainPlan], config: Config) -> str:
+    lines = [f"MultiDomain {config.name}: {len(plans)} domain(s)", ""]
+    for p in plans:
+        lines.append(f"{p.domain}{' (primary)' if p.primary else ''}")
+        lines.append(f"  certificate  Certificate {p.certificate} -> Secret {p.secret}")
+        lines.append(f"  names        {', '.join(p.names)}")
+        lines.append(f"  issuer       {p.issuer}")
+        width = max((len(r) for r, _ in p.appears_in), default=0)
+        for i, (resource, path) in enumerate(p.appears_in):
+            label = "appears in" if i == 0 else ""
+            lines.append(f"  {label:<11}  {resource:<{width}}  {path}")
+        for i, record in enumerate(p.records):
+            label = "records" if i == 0 else ""
+            lines.append(f"  {label:<11}  {record}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def diff(original: Sequence[Item], expansion: Expansion) -> str:
+    """The unified diff, per resource, of what the expansion changes."""
+    kept = {id(i.origin or i) for i in expansion.items}
+    chunks: list[str] = []
+    for item in expansion.items:
+        if item.raw is not None:
+            continue
+        source = item.origin
+        label = _label(source or item)
+        old = source.text if source is not None else ""
+        new = item.text
+        chunks.extend(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{label}", f"b/{label}"))
+    for item in original:
+        if id(item) not in kept:
+            label = _label(item)
+            chunks.extend(difflib.unified_diff(item.text.splitlines(True), [], f"a/{label}", f"b/{label}"))
+    return "".join(chunks)
+
+
+def _label(item: Item) -> str:
+    h = item.header
+    path = item.path
+    name = f"{h.kind.lower()}_{h.name}.yaml"
+    return f"{path}#{h.kind}/{h.name}" if path else (f"{h.namespace}/{name}" if h.namespace else name)
+

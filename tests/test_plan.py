@@ -1,0 +1,91 @@
+"""`krmfn plan` and `krmfn diff`: what a person reads before committing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+
+from krmfn.cli import report
+
+CONFIG = """\
+apiVersion: krmfn.dev/v1alpha1
+kind: MultiDomain
+metadata:
+  name: edge
+  annotations: {config.kubernetes.io/local-config: "true"}
+spec:
+  issuers: [{name: le}]
+  domains:
+    - name: example.com
+    - name: example.org
+      primary: true
+  certificates: {namespace: network, issuerRef: {name: le}}
+"""
+ISSUER = """\
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata:
+  name: le
+spec:
+  acme:
+    server: https://acme-v02.api.letsencrypt.org/directory
+    email: ops@example.com
+    privateKeySecretRef: {name: le}
+    solvers:
+      - dns01:
+          cloudflare:
+            apiTokenSecretRef: {name: cf, key: token}
+        selector:
+          dnsZones: ["example.org"] # primary zone
+"""
+
+
+def test_plan_lists_each_domain_with_where_it_appears(capsys: pytest.CaptureFixture[str]) -> None:
+    text, code = report((CONFIG + "---\n" + ISSUER).encode(), None, "plan")
+    assert code == 0
+    assert text.startswith("MultiDomain edge: 2 domain(s)\n\nexample.org (primary)\n")
+    assert "  certificate  Certificate network/example-com -> Secret example-com-tls\n" in text
+    assert "  names        example.com, *.example.com\n" in text
+    assert "  appears in   ClusterIssuer le  spec.acme.solvers[0].selector.dnsZones[0]\n" in text
+
+
+def test_plan_json() -> None:
+    text, code = report((CONFIG + "---\n" + ISSUER).encode(), None, "plan", as_json=True)
+    assert code == 0
+    plans = json.loads(text)
+    assert [p["domain"] for p in plans] == ["example.org", "example.com"]
+    assert plans[0]["dnsNames"] == ["example.org", "*.example.org"]
+    assert plans[1]["secret"] == "example-com-tls"
+
+
+def test_diff_shows_only_what_changes() -> None:
+    text, code = report((CONFIG + "---\n" + ISSUER).encode(), None, "diff")
+    assert code == 0
+    assert '-          dnsZones: ["example.org"] # primary zone\n+          dnsZones: ["example.com", "example.org"] # primary zone\n' in text
+    assert "+++ b/network/certificate_example-org.yaml\n" in text
+    assert "+  - '*.example.org'\n" in text or '+  - "*.example.org"\n' in text
+    assert "MultiDomain" not in text.replace("owned-by: MultiDomain/edge", "")
+
+
+def test_diff_of_a_removed_domain_shows_the_pruned_certificate() -> None:
+    proc = run_cli([], (CONFIG + "---\n" + ISSUER).encode())
+    assert proc.returncode == 0, proc.stderr
+    fewer = CONFIG.replace("    - name: example.com\n", "")
+    text, code = report(proc.stdout.replace(CONFIG.encode(), fewer.encode()), None, "diff")
+    assert code == 0
+    assert "--- a/network/certificate_example-com.yaml\n+++ b/network/certificate_example-com.yaml\n" in text
+    assert "-  name: example-com\n" in text
+
+
+def test_plan_with_bad_config_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    text, code = report(CONFIG.replace("example.com", "a_b.com").encode(), None, "plan")
+    assert (text, code) == ("", 1)
+    assert "must not contain an underscore" in capsys.readouterr().err
+
+
+def test_plan_through_the_cli_process() -> None:
+    proc = run_cli(["plan"], (CONFIG + "---\n" + ISSUER).encode())
+    assert proc.returncode == 0, proc.stderr
+    assert b"example.org (primary)" in proc.stdout
