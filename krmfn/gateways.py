@@ -323,10 +323,10 @@ def _domain_listeners(gateway: GatewaySpec, template: dict[str, Any], secrets: l
         if s.domain.wildcard:
             hosts.insert(0, (base, f"*.{s.domain.name.text}"))
         for name, hostname in hosts:
-            listener = copy.deepcopy(template)
-            tls = listener["tls"] if isinstance(listener.get("tls"), dict) else {}
-            listener.update(name=name, hostname=hostname, protocol="HTTPS", tls={**tls, "certificateRefs": [ref]})
-            out.append(listener)
+            rest = {k: copy.deepcopy(v) for k, v in template.items() if k not in ("name", "hostname")}
+            tls = rest["tls"] if isinstance(rest.get("tls"), dict) else {}
+            rest.update(protocol="HTTPS", tls={**tls, "certificateRefs": [ref]})
+            out.append({"name": name, "hostname": hostname, **rest})
     return out
 
 

@@ -357,6 +357,7 @@ def _cloudflare_token(solver: Mapping[str, Any]) -> str | None:
 def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> None:
     """Every name of every generated Certificate must get a DNS-01 solver from its issuer."""
     generated = {(g.data["kind"], g.data["metadata"]["name"]): g.data for g in ctx.generated if g.identity[0] == GROUP}
+    found: dict[tuple[str, str, str | None], dict[str, Any] | None] = {}
     for data in list(generated.values()):
         if data["kind"] != "Certificate":
             continue
@@ -364,13 +365,14 @@ def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> No
         kind, name = issuer_ref.get("kind", "Issuer"), issuer_ref["name"]
         if name in skip:
             continue
-        issuer = generated.get((kind, name))
+        namespace = data["metadata"]["namespace"] if kind == "Issuer" else None
+        if (kind, name) not in generated and (kind, name, namespace) not in found:
+            # one scan of the input per issuer, not per Certificate
+            items = ctx.find(kind, name, namespace, GROUP)
+            found[(kind, name, namespace)] = items[0].data if len(items) == 1 else None
+        issuer = generated.get((kind, name)) or found[(kind, name, namespace)]
         if issuer is None:
-            namespace = data["metadata"]["namespace"] if kind == "Issuer" else None
-            found = ctx.find(kind, name, namespace, GROUP)
-            if len(found) != 1:
-                continue
-            issuer = found[0].data
+            continue
         solvers = _solvers_of(issuer)
         if solvers is None:
             continue  # CA, self-signed or Vault issuers need no challenge

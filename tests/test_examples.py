@@ -36,7 +36,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def kpt_render(pkg: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kpt", "fn", "render", "--allow-exec", str(pkg)], cwd=cwd, capture_output=True, text=True, check=False
+        ["kpt", "fn", "render", "--allow-exec", "--truncate-output=false", str(pkg)], cwd=cwd, capture_output=True, text=True, check=False
     )
 
 
