@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
     parser = argparse.ArgumentParser(
         prog="krmfn", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", metavar="FILE", help="MultiDomain config file; input and output are plain YAML streams")
+    parser.add_argument(
+        "--config", metavar="FILE", help="MultiDomain config file; input and output are plain YAML streams"
+    )
     parser.add_argument("--json", action="store_true", help="with `plan`: print JSON")
     parser.add_argument("--version", action="version", version=f"krmfn {__version__}")
     parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
@@ -117,7 +119,9 @@ def _expand(inp: Any, config_file: str | None) -> tuple[list[Any], list[Result]]
     if isinstance(loaded, list):
         return items, loaded
     config, config_item = loaded
-    expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream" or not inp.wrapper_kind)
+    expansion = expand(
+        config, items, config_path=config_item.path, plain_stream=inp.form == "stream" or not inp.wrapper_kind
+    )
     return expansion.items, expansion.results
 
 
@@ -176,7 +180,10 @@ def _load(inp: Any, config_file: str | None) -> Any:
         config = load_config(config_item.data)
     except ConfigError as exc:
         ref = _config_ref(config_item)
-        return [r.error(f"`{p.path}` {p.message}", resource=ref, field=p.path, file=_path_of(config_item)) for p in exc.problems]
+        return [
+            r.error(f"`{p.path}` {p.message}", resource=ref, field=p.path, file=_path_of(config_item))
+            for p in exc.problems
+        ]
     except KrmfnError as exc:
         return [r.error(str(exc), resource=_config_ref(config_item), file=_path_of(config_item))]
     return config, config_item
@@ -201,11 +208,7 @@ def _read_config_file(path: str) -> Any:
 
 def _is_placeholder(data: Any) -> bool:
     """kpt's stand-in config (`ConfigMap function-input` without data) means "no config"."""
-    return (
-        isinstance(data, dict)
-        and data.get("kind") == "ConfigMap"
-        and not data.get("data")
-    )
+    return isinstance(data, dict) and data.get("kind") == "ConfigMap" and not data.get("data")
 
 
 def _config_ref(item: Any) -> ResourceRef | None:

@@ -268,7 +268,7 @@ class SplitHorizonSpec(_Model):
 
 class Spec(_Model):
     domains: list[DomainSpec] = Field(min_length=1)
-    certificates: CertificatesSpec = Field(default_factory=CertificatesSpec)
+    certificates: CertificatesSpec = Field(default_factory=lambda: CertificatesSpec())
     issuers: list[IssuerSpec] = Field(default_factory=list)
     gateways: list[GatewaySpec] = Field(default_factory=list)
     external_dns: list[ExternalDNSSpec] = Field(default_factory=list, alias="externalDNS")

@@ -73,14 +73,22 @@ class Context:
         wanted = set(kinds)
         return [i for i in self.items if i.header.kind in wanted and (group is None or i.header.group == group)]
 
-    def target(self, kind: str, name: str, namespace: str | None, field_path: str, group: str | None = None) -> Item | None:
+    def target(
+        self, kind: str, name: str, namespace: str | None, field_path: str, group: str | None = None
+    ) -> Item | None:
         """The one input item a patch must change, or None after reporting why not."""
         found = self.find(kind, name, namespace, group)
         where = f"{namespace}/{name}" if namespace else name
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            self.results.append(r.error(f"{kind} {where} must appear once in the input; found {len(found)}", field=field_path, resource=self.config_ref))
+            self.results.append(
+                r.error(
+                    f"{kind} {where} must appear once in the input; found {len(found)}",
+                    field=field_path,
+                    resource=self.config_ref,
+                )
+            )
             return None
         if self.generator_mode:
             if not self._skipped_warned:
@@ -93,7 +101,11 @@ class Context:
                 )
             return None
         self.results.append(
-            r.error(f"{kind} {where} named in `{field_path}` must be in the input; it is not", field=field_path, resource=self.config_ref)
+            r.error(
+                f"{kind} {where} named in `{field_path}` must be in the input; it is not",
+                field=field_path,
+                resource=self.config_ref,
+            )
         )
         return None
 

@@ -153,17 +153,16 @@ def _route(ctx: Context, route: Route, published: dict[str, tuple[str, str]]) ->
                 )
             continue
         want = expand_template(gateway.dns.target, domain.name)
-        reason = None
-        if current != [_fold(want)]:
-            shown = repr(annotation) if annotation else "none (external-dns would use the Gateway's address)"
-            gw = f"{gateway.namespace}/{gateway.name}"
-            reason = f"{hostname} must resolve to {want}; Gateway {gw}'s target is {shown}"
+        reason = f"{hostname} → {want}" if current != [_fold(want)] else None
         ttl = owner.ttl if owner.ttl is not None else gateway.dns.ttl
         proxied = owner.proxied if owner.proxied is not None else gateway.dns.proxied
         records.append(Record(hostname, gateway.dns.type, want, ttl, proxied, reason))
     if not any(rec.reason for rec in records):
         records = []
-    _apply(ctx, owner, records, published)
+    shown = repr(annotation) if annotation else "absent (external-dns would use the Gateway's address)"
+    gw = f"{gateway.namespace}/{gateway.name}"
+    why = f"the target annotation of Gateway {gw}, which external-dns gives every hostname, is {shown}"
+    _apply(ctx, owner, records, published, why)
 
 
 def _dns_attachment(ctx: Context, route: Route) -> tuple[GatewaySpec, Item, list[str]] | None:
@@ -241,13 +240,13 @@ def _ingress(ctx: Context, item: Item, classes: dict[str, GatewaySpec], publishe
         ttl = owner.ttl if owner.ttl is not None else dns.ttl
         if exposure == "lan":
             assert dns.lan_address is not None
-            reason = f"{host} is LAN-only: an unproxied A record to {dns.lan_address}"
+            reason = f"{host} → {dns.lan_address} (lan: unproxied A)"
             records.append(Record(host, "A", dns.lan_address, ttl, False, reason))
         else:
             assert dns.target is not None
             want = expand_template(dns.target, domain.name)
             proxied = owner.proxied if owner.proxied is not None else (dns.proxied if dns.proxied is not None else True)
-            reason = f"{host} is public: a {'proxied ' if proxied else ''}CNAME to {want}"
+            reason = f"{host} → {want} (public: {'proxied ' if proxied else ''}CNAME)"
             records.append(Record(host, "CNAME", want, ttl, proxied, reason))
     if not any(rec.reason for rec in records):
         records = []
@@ -258,7 +257,9 @@ def _endpoint_name(owner: _Owner) -> str:
     return f"{owner.name}-{owner.kind.lower()}"
 
 
-def _apply(ctx: Context, owner: _Owner, records: list[Record], published: dict[str, tuple[str, str]]) -> None:
+def _apply(
+    ctx: Context, owner: _Owner, records: list[Record], published: dict[str, tuple[str, str]], why: str = ""
+) -> None:
     """Generate the owner's DNSEndpoint and turn its own publication off, or undo both."""
     prefix = _prefix(ctx)
     item = owner.item
@@ -306,9 +307,11 @@ def _apply(ctx: Context, owner: _Owner, records: list[Record], published: dict[s
     reasons = [rec.reason for rec in records if rec.reason]
     others = [rec.hostname for rec in records if not rec.reason]
     also = f"; {', '.join(others)} moved along so that each hostname has exactly one record" if others else ""
+    because = f"; {why}" if why else ""
     ctx.report(
         r.info(
-            f"DNSEndpoint {name} publishes the hostnames of {ref_of(item).describe()}: {'; '.join(reasons)}{also}",
+            f"DNSEndpoint {name} publishes the hostnames of {ref_of(item).describe()}: "
+            f"{', '.join(reasons)}{because}{also}",
             resource=ref_of(item),
             file=item.path,
         )

@@ -103,13 +103,13 @@ def _check_clashes(ctx: Context) -> None:
 
 def _warn_unless_local_config(ctx: Context) -> None:
     for item in ctx.items:
-        if item.header.kind == "MultiDomain" and item.header.name == ctx.config.name and not item.is_local_config:
-            if is_multidomain(item.data):
-                ctx.report(
-                    r.warning(
-                        f"MultiDomain {item.header.name} should carry the annotation "
-                        "`config.kubernetes.io/local-config: \"true\"`; without it, applying this package "
-                        "sends it to the cluster, which has no such resource type",
-                        file=item.path,
-                    )
+        is_config = item.header.kind == "MultiDomain" and item.header.name == ctx.config.name
+        if is_config and not item.is_local_config and is_multidomain(item.data):
+            ctx.report(
+                r.warning(
+                    f"MultiDomain {item.header.name} should carry the annotation "
+                    '`config.kubernetes.io/local-config: "true"`; without it, applying this package '
+                    "sends it to the cluster, which has no such resource type",
+                    file=item.path,
                 )
+            )

@@ -95,9 +95,7 @@ def _check_fqdn(name: str, raw: str) -> None:
         if "_" in label:
             raise ValueError(f"must not contain an underscore: {raw!r} (not valid in a host name or certificate)")
         if not _LABEL.match(label):
-            raise ValueError(
-                f"labels must be letters, digits and inner hyphens: {label!r} in {raw!r} is not"
-            )
+            raise ValueError(f"labels must be letters, digits and inner hyphens: {label!r} in {raw!r} is not")
     if labels[-1].isdigit():
         raise ValueError(f"must be a domain name, not an IP address: {raw!r}")
 

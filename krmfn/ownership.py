@@ -69,7 +69,9 @@ def reconcile(
                 out.unchanged += 1
             else:
                 out.updated += 1
-                out.results.append(r.info(f"updated {ref_of(existing).describe()}", resource=ref_of(existing), file=existing.path))
+                out.results.append(
+                    r.info(f"updated {ref_of(existing).describe()}", resource=ref_of(existing), file=existing.path)
+                )
             continue
         if directory is not None:
             path = posixpath.join(directory, gen.file) if directory else gen.file
@@ -92,7 +94,9 @@ def reconcile(
             out.results.append(
                 r.info(
                     f"pruned {ref_of(item).describe()}: the config no longer generates it",
-                    resource=ResourceRef(item.header.api_version, item.header.kind, item.header.name, item.header.namespace),
+                    resource=ResourceRef(
+                        item.header.api_version, item.header.kind, item.header.name, item.header.namespace
+                    ),
                     file=item.path,
                 )
             )

@@ -147,4 +147,3 @@ def _label(item: Item) -> str:
     path = item.path
     name = f"{h.kind.lower()}_{h.name}.yaml"
     return f"{path}#{h.kind}/{h.name}" if path else (f"{h.namespace}/{name}" if h.namespace else name)
-

@@ -26,7 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from krmfn.errors import InputError
 from krmfn.item import Item
-from krmfn.yamltext import compose, compose_all, dump, scalar, syntax_check, to_data
+from krmfn.yamltext import compose_all, dump, load, scalar, syntax_check, to_data
 
 Form = Literal["resourcelist", "stream", "json"]
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")
@@ -115,7 +115,11 @@ def _has_content(body: str) -> bool:
 def _is_wrapper(body: str) -> bool:
     kinds = [m.group(2).strip() for m in _TOP_KEY_LINE.finditer(body) if m.group(1) == "kind"]
     keys = {m.group(1) for m in _TOP_KEY_LINE.finditer(body)}
-    return len(kinds) == 1 and kinds[0].strip("'\"") in ("ResourceList", "List") and bool(keys & {"items", "functionConfig"})
+    return (
+        len(kinds) == 1
+        and kinds[0].strip("'\"") in ("ResourceList", "List")
+        and bool(keys & {"items", "functionConfig"})
+    )
 
 
 def _split_documents(text: str) -> list[tuple[str, str, int]]:
@@ -150,7 +154,7 @@ def _read_block_resource_list(text: str) -> Input:
         segments.append((match.group(1), text[match.start() : end]))
     values = {key: body for key, body in segments if key}
     head = "".join(body for key, body in segments if key in ("apiVersion", "kind"))
-    meta = to_data(compose(head)) if head else {}
+    meta = load(head) if head else {}
     if not isinstance(meta, dict):  # pragma: no cover - two scalar keys always compose to a mapping
         meta = {}
     _check_wrapper(meta.get("apiVersion"), meta.get("kind"))
@@ -167,7 +171,7 @@ def _read_block_resource_list(text: str) -> Input:
     if "functionConfig" in values:
         out.function_config = _value_item(values["functionConfig"], "functionConfig", start_line["functionConfig"])
     if "results" in values:
-        results = to_data(compose(values["results"]))
+        results = load(values["results"])
         prior = results.get("results") if isinstance(results, dict) else None
         out.prior_results = prior if isinstance(prior, list) else []
     return out

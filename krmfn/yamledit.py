@@ -146,7 +146,9 @@ class _Edits:
         matcher = SequenceMatcher(a=[_key(v) for v in old], b=[_key(v) for v in new], autojunk=False)
         opcodes = matcher.get_opcodes()
         dash = self.text.rfind("-", 0, entries[0].start_mark.index)
-        touches_first = any(tag != "equal" and i1 == 0 and (tag != "replace" or i2 - i1 != j2 - j1) for tag, i1, i2, j1, j2 in opcodes)
+        touches_first = any(
+            tag != "equal" and i1 == 0 and (tag != "replace" or i2 - i1 != j2 - j1) for tag, i1, i2, j1, j2 in opcodes
+        )
         if touches_first and not self.starts_line(dash):
             # `- - a`: the first entry shares its line with the parent's dash.
             self.replace_node(node, new, dash_col + 2)

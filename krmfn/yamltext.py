@@ -42,9 +42,9 @@ _scalar_constructor = yaml.SafeLoader("")
 
 def syntax_check(text: str) -> None:
     """Parse *text* with libyaml without building Python objects; raise InputError if invalid."""
-    loader = _Loader(text)
+    loader: Any = _Loader(text)
     try:
-        loader.raw_parse()  # type: ignore[attr-defined]
+        loader.raw_parse()
     except yaml.MarkedYAMLError as exc:
         raise InputError(describe_yaml_error(exc)) from None
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml always marks its errors
@@ -67,9 +67,10 @@ def describe_yaml_error(exc: yaml.MarkedYAMLError, line_offset: int = 0) -> str:
 
 def compose(text: str, line_offset: int = 0) -> Node | None:
     """Compose one YAML document into a node tree whose marks index *text*."""
-    loader = _Loader(text)
+    loader: Any = _Loader(text)
     try:
-        return loader.get_single_node()  # type: ignore[no-any-return]
+        node: Node | None = loader.get_single_node()
+        return node
     except yaml.MarkedYAMLError as exc:
         raise InputError(describe_yaml_error(exc, line_offset)) from None
     finally:
@@ -78,10 +79,10 @@ def compose(text: str, line_offset: int = 0) -> Node | None:
 
 def compose_all(text: str) -> Iterator[Node]:
     """Compose every document of a stream."""
-    loader = _Loader(text)
+    loader: Any = _Loader(text)
     try:
-        while loader.check_node():  # type: ignore[attr-defined]
-            yield loader.get_node()  # type: ignore[attr-defined]
+        while loader.check_node():
+            yield loader.get_node()
     except yaml.MarkedYAMLError as exc:
         raise InputError(describe_yaml_error(exc)) from None
     finally:
@@ -141,7 +142,7 @@ def load(text: str, what: str = "document") -> Any:
 
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/$.+=^~](?:[A-Za-z0-9_/$.{}\[\]@%+=^~:,\-]| (?![ #]))*$")
 _FLOW_UNSAFE = re.compile(r"[\[\]{},]")
-_resolver = yaml.resolver.Resolver()
+_resolver: Any = yaml.resolver.Resolver()
 
 
 def scalar(value: Any, flow: bool = False) -> str:
@@ -169,7 +170,7 @@ def scalar(value: Any, flow: bool = False) -> str:
 
 def block_scalar(text: str, indent: int) -> str:
     """A literal block scalar (header plus lines, ending in a newline) for multi-line strings."""
-    if text.endswith("\n\n") or text.endswith("\n \n"):
+    if text.endswith(("\n\n", "\n \n")):
         chomp = "+"
     elif text.endswith("\n"):
         chomp = ""

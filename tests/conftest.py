@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def expand_yaml(config: str, stream: str = "", *, config_path: str | None = "mul
     return expand(load_config(load(config)), items_of(stream), config_path=config_path)
 
 
-def by_kind(expansion: Expansion, kind: str) -> list[dict[str, object]]:
+def by_kind(expansion: Expansion, kind: str) -> list[dict[str, Any]]:
     return [i.data for i in expansion.items if i.header.kind == kind]
 
 
@@ -42,7 +43,9 @@ def messages(expansion: Expansion, severity: str | None = None) -> list[str]:
 
 def resource_list(config: str, stream: str) -> str:
     """A ResourceList holding *stream*'s resources with *config* as functionConfig."""
-    body = "".join("- " + "\n  ".join(doc.strip("\n").split("\n")) + "\n" for doc in stream.split("---\n") if doc.strip())
+    body = "".join(
+        "- " + "\n  ".join(doc.strip("\n").split("\n")) + "\n" for doc in stream.split("---\n") if doc.strip()
+    )
     cfg = "\n".join("  " + line if line else line for line in config.strip("\n").split("\n"))
     return (
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"

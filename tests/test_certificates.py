@@ -57,7 +57,9 @@ def test_certificates_validate_against_the_crd_schema() -> None:
 def test_more_than_100_names_is_an_error() -> None:
     extras = ", ".join(f'"h{i}.example.org"' for i in range(99))
     exp = expand_yaml(CONFIG.replace('["*.lab.example.org", "example.org"]', f"[{extras}]"))
-    assert "Certificate for example.org must have at most 100 DNS names; it would have 100" not in messages(exp, "error")
+    assert "Certificate for example.org must have at most 100 DNS names; it would have 100" not in messages(
+        exp, "error"
+    )
     exp = expand_yaml(CONFIG.replace('["*.lab.example.org", "example.org"]', f'[{extras}, "h99.example.org"]'))
     assert "Certificate for example.org must have at most 100 DNS names; it would have 101" in messages(exp, "error")
     assert [c["metadata"]["name"] for c in by_kind(exp, "Certificate")] == ["${SECRET_DOMAIN//./-}-production"]
@@ -77,7 +79,9 @@ spec:
 """
     errors = messages(expand_yaml(CONFIG, seed), "error")
     assert len(errors) == 1
-    assert errors[0].startswith("Certificate network/${SECRET_DOMAIN/./-}-production must not share its name with the Certificate")
+    assert errors[0].startswith(
+        "Certificate network/${SECRET_DOMAIN/./-}-production must not share its name with the Certificate"
+    )
 
 
 def test_hand_written_certificate_sharing_a_secret_is_an_error() -> None:

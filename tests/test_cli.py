@@ -115,7 +115,9 @@ def test_missing_config_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--config /nonexistent/md.yaml must be a readable file" in capsys.readouterr().err
 
 
-def test_a_bug_becomes_one_error_result_not_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bug_becomes_one_error_result_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import krmfn.expand
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -162,7 +164,10 @@ def test_the_real_process_on_a_json_resource_list() -> None:
             "apiVersion": "krmfn.dev/v1alpha1",
             "kind": "MultiDomain",
             "metadata": {"name": "edge"},
-            "spec": {"domains": [{"name": "example.com"}], "certificates": {"namespace": "n", "issuerRef": {"name": "le"}}},
+            "spec": {
+                "domains": [{"name": "example.com"}],
+                "certificates": {"namespace": "n", "issuerRef": {"name": "le"}},
+            },
         },
     }
     proc = run_cli([], json.dumps(rl).encode())

@@ -79,13 +79,22 @@ def test_cross_field_problems() -> None:
                 {"name": "Example.com."},
                 {"name": "example-com.org", "primary": True},
                 {"name": "foo.bar.com"},
-                {"name": "foo-bar.com", "gateways": ["nope"], "tunnel": True, "splitHorizon": True, "extraDNSNames": ["*.other.org", "x_y.foo-bar.com"]},
+                {
+                    "name": "foo-bar.com",
+                    "gateways": ["nope"],
+                    "tunnel": True,
+                    "splitHorizon": True,
+                    "extraDNSNames": ["*.other.org", "x_y.foo-bar.com"],
+                },
             ]
         )
     )
     assert found["spec.domains[2].primary"] == "at most one domain may be primary; spec.domains[0] already is"
     assert found["spec.domains[1].name"] == "must not repeat spec.domains[0]: 'example.com'"
-    assert found["spec.domains[4].name"] == "'foo-bar.com' and 'foo.bar.com' both derive the resource name 'foo-bar-com'; rename one"
+    assert (
+        found["spec.domains[4].name"]
+        == "'foo-bar.com' and 'foo.bar.com' both derive the resource name 'foo-bar-com'; rename one"
+    )
     assert found["spec.domains[4].gateways[0]"] == "must name a gateway in `spec.gateways`; 'nope' is not one"
     assert found["spec.domains[4].tunnel"] == "must not be true when `spec.tunnel` is not set"
     assert found["spec.domains[4].splitHorizon"] == "must not be true when `spec.splitHorizon` is not set"

@@ -152,8 +152,9 @@ def test_secondary_domain_route_gets_a_dns_endpoint_and_controller_none() -> Non
     assert '  hostnames: ["echo.example.org"]\n' in text
     infos = messages(exp, "info")
     assert any(
-        "DNSEndpoint echo-httproute publishes the hostnames of HTTPRoute default/echo: echo.example.org must resolve "
-        "to external.example.org; Gateway network/envoy-external's target is 'external.${SECRET_DOMAIN}'" in m
+        m == "DNSEndpoint echo-httproute publishes the hostnames of HTTPRoute default/echo: echo.example.org → "
+        "external.example.org; the target annotation of Gateway network/envoy-external, which external-dns gives "
+        "every hostname, is 'external.${SECRET_DOMAIN}'"
         for m in infos
     ), infos
     assert_idempotent(CONFIG, exp)
@@ -264,7 +265,7 @@ def test_gateway_without_target_annotation() -> None:
     assert endpoints(exp) == [
         {"dnsName": "echo.${SECRET_DOMAIN}", "recordType": "CNAME", "targets": ["external.${SECRET_DOMAIN}"]}
     ]
-    assert any("target is none (external-dns would use the Gateway's address)" in m for m in messages(exp, "info"))
+    assert any("is absent (external-dns would use the Gateway's address)" in m for m in messages(exp, "info"))
     assert any("'echo.other.net' of HTTPRoute default/echo gets no DNS record" in m for m in messages(exp, "warning"))
 
 
@@ -400,7 +401,7 @@ def test_public_ingress_hosts_get_proxied_cnames_to_their_own_domain() -> None:
         },
     ]
     assert "external-dns.alpha.kubernetes.io/controller: none" in text_of(exp, "Ingress", "app")
-    assert any("app.example.com is public: a proxied CNAME to external.example.com" in m for m in messages(exp, "info"))
+    assert any("app.example.com → external.example.com (public: proxied CNAME)" in m for m in messages(exp, "info"))
     assert_idempotent(INGRESS_CONFIG, exp)
 
 
@@ -451,7 +452,7 @@ def test_unproxied_public_setting() -> None:
     config = INGRESS_CONFIG.replace("lanAddress: 192.168.1.20}", "lanAddress: 192.168.1.20, proxied: false}")
     exp = expand_yaml(config, ingress(["app.example.org"]))
     assert endpoints(exp, "app-ingress")[0]["providerSpecific"][0]["value"] == "false"
-    assert any("app.example.org is public: a CNAME to external.example.org" in m for m in messages(exp, "info"))
+    assert any("app.example.org → external.example.org (public: CNAME)" in m for m in messages(exp, "info"))
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,10 @@ def test_kpt_render_changes_only_what_it_generates(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     diff = run(["diff", "-r", str(original), str(pkg)], tmp_path)
     assert diff.stdout == f"Only in {pkg}: edge\n"
-    assert certificates((pkg / "edge" / "certificates.yaml").read_text()) == ["example-com", "${SECRET_DOMAIN_TWO//./-}"]
+    assert certificates((pkg / "edge" / "certificates.yaml").read_text()) == [
+        "example-com",
+        "${SECRET_DOMAIN_TWO//./-}",
+    ]
     again = run(["kpt", "fn", "render", "--allow-exec", str(pkg)], tmp_path)
     assert again.returncode == 0, again.stderr
     assert run(["diff", "-r", str(original), str(pkg)], tmp_path).stdout == diff.stdout
@@ -103,9 +106,14 @@ def test_kpt_render_fails_without_writing_on_a_bad_config(tmp_path: Path) -> Non
 
 def test_kpt_fn_eval_exec(tmp_path: Path) -> None:
     pkg = package(tmp_path)
-    proc = run(["kpt", "fn", "eval", str(pkg), "--exec", "krmfn", "--fn-config", str(pkg / "multidomain.yaml")], tmp_path)
+    proc = run(
+        ["kpt", "fn", "eval", str(pkg), "--exec", "krmfn", "--fn-config", str(pkg / "multidomain.yaml")], tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
-    assert certificates((pkg / "edge" / "certificates.yaml").read_text()) == ["example-com", "${SECRET_DOMAIN_TWO//./-}"]
+    assert certificates((pkg / "edge" / "certificates.yaml").read_text()) == [
+        "example-com",
+        "${SECRET_DOMAIN_TWO//./-}",
+    ]
     assert (pkg / "app.yaml").read_text() == APP
 
 
@@ -122,7 +130,10 @@ def test_kpt_source_krmfn_sink_pipe(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "app.yaml").read_text() == APP
-    assert certificates((out / "edge" / "certificates.yaml").read_text()) == ["example-com", "${SECRET_DOMAIN_TWO//./-}"]
+    assert certificates((out / "edge" / "certificates.yaml").read_text()) == [
+        "example-com",
+        "${SECRET_DOMAIN_TWO//./-}",
+    ]
 
 
 def kustomization(root: Path, field: str, config_annotation: str) -> Path:
@@ -150,7 +161,9 @@ def test_kubectl_kustomize_container_transformer(tmp_path: Path) -> None:
 def test_kubectl_kustomize_shows_errors_from_stderr(tmp_path: Path) -> None:
     annotation = "    config.kubernetes.io/function: |\n      container:\n        image: ghcr.io/krmfn/krmfn:0.1.0\n"
     kdir = kustomization(tmp_path, "transformers", annotation)
-    (kdir / "multidomain.yaml").write_text((kdir / "multidomain.yaml").read_text().replace("example.com", "exa_mple.com"))
+    (kdir / "multidomain.yaml").write_text(
+        (kdir / "multidomain.yaml").read_text().replace("example.com", "exa_mple.com")
+    )
     env = {**os.environ, "PATH": f"{SHIM}{os.pathsep}{os.environ['PATH']}"}
     proc = run(["kubectl", "kustomize", "--enable-alpha-plugins", str(kdir)], tmp_path, env=env)
     assert proc.returncode != 0

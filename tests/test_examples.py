@@ -36,7 +36,11 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def kpt_render(pkg: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kpt", "fn", "render", "--allow-exec", "--truncate-output=false", str(pkg)], cwd=cwd, capture_output=True, text=True, check=False
+        ["kpt", "fn", "render", "--allow-exec", "--truncate-output=false", str(pkg)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -57,7 +61,9 @@ def test_kpt_example(name: str, tmp_path: Path) -> None:
     pkg = tmp_path / "pkg"
     shutil.copytree(example / "pkg", pkg)
     proc = kpt_render(pkg, tmp_path)
-    expected_exit = int((example / "expected-exit-code").read_text()) if (example / "expected-exit-code").exists() else 0
+    expected_exit = (
+        int((example / "expected-exit-code").read_text()) if (example / "expected-exit-code").exists() else 0
+    )
     assert proc.returncode == expected_exit, proc.stderr
     results = result_lines(proc.stderr)
     if UPDATE:
@@ -87,7 +93,12 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
     kptfile = identity / "Kptfile"
     kptfile.write_text(re.sub(r"exec: krmfn\b", "exec: cat", kptfile.read_text()))
     assert kpt_render(identity, tmp_path).returncode == 0
-    reported = set(re.findall(r"\[info\] \S+?/([A-Z]\w*)/(?:[^/\s]+/)?([^/\s:]+): (?:patched|generated|updated)", (example / "expected-results.txt").read_text()))
+    reported = set(
+        re.findall(
+            r"\[info\] \S+?/([A-Z]\w*)/(?:[^/\s]+/)?([^/\s:]+): (?:patched|generated|updated)",
+            (example / "expected-results.txt").read_text(),
+        )
+    )
     rendered = tree(example / "expected")
     for path, content in tree(identity).items():
         if path == "Kptfile":

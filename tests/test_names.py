@@ -51,7 +51,9 @@ def test_valid_domains(raw: str, text: str, base: str) -> None:
     ],
 )
 def test_invalid_domains_say_what_must_hold(raw: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("*", r"\*").replace("$", r"\$").replace("{", r"\{")):
+    with pytest.raises(
+        ValueError, match=message.replace("(", r"\(").replace("*", r"\*").replace("$", r"\$").replace("{", r"\{")
+    ):
         parse_domain(raw)
 
 
@@ -66,5 +68,8 @@ def test_coverage_and_nesting() -> None:
 
 
 def test_templates_keep_variables() -> None:
-    assert expand_template("external.{domain}", DomainName("${SECRET_DOMAIN}", "SECRET_DOMAIN")) == "external.${SECRET_DOMAIN}"
+    assert (
+        expand_template("external.{domain}", DomainName("${SECRET_DOMAIN}", "SECRET_DOMAIN"))
+        == "external.${SECRET_DOMAIN}"
+    )
     assert str(parse_domain("example.org")) == "example.org"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from conftest import by_kind, expand_yaml, items_of, messages
 
 from krmfn.config import load_config
 from krmfn.expand import expand
+from krmfn.item import Item
 from krmfn.resourcelist import read, write
 from krmfn.yamltext import load
 
@@ -22,9 +25,9 @@ spec:
 APP = "# mine\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app # keep\n  namespace: default\n"
 
 
-def stream_of(exp_items: list[object]) -> str:
+def stream_of(exp_items: Sequence[Item]) -> str:
     inp = read(APP)
-    return write(inp, exp_items, [])  # type: ignore[arg-type]
+    return write(inp, exp_items, [])
 
 
 def test_generated_items_are_owned_and_placed_next_to_the_config() -> None:
@@ -59,13 +62,18 @@ def test_removed_domain_prunes_its_certificate_only() -> None:
     exp = expand(load_config(load(one)), items_of(text), config_path="multidomain.yaml")
     assert [c["metadata"]["name"] for c in by_kind(exp, "Certificate")] == ["example-com"]
     assert any(m.startswith("pruned Certificate network/example-org") for m in messages(exp, "info"))
-    assert exp.items[0].raw is not None and exp.items[0].raw.startswith("# mine")
+    assert exp.items[0].raw is not None
+    assert exp.items[0].raw.startswith("# mine")
 
 
 def test_changed_config_edits_the_owned_item_in_place_keeping_comments_and_kpt_annotations() -> None:
     text = stream_of(expand_yaml(TWO, APP).items)
     text = text.replace("  dnsNames:\n", "  # the user's note\n  dnsNames:\n", 1)
-    text = text.replace("    krmfn.dev/owned-by: MultiDomain/edge\n", "    krmfn.dev/owned-by: MultiDomain/edge\n    config.k8s.io/id: '7'\n", 1)
+    text = text.replace(
+        "    krmfn.dev/owned-by: MultiDomain/edge\n",
+        "    krmfn.dev/owned-by: MultiDomain/edge\n    config.k8s.io/id: '7'\n",
+        1,
+    )
     changed = TWO.replace("{name: example.com}", "{name: example.com, extraDNSNames: [a.example.com]}")
     exp = expand(load_config(load(changed)), items_of(text), config_path="multidomain.yaml")
     cert = next(i for i in exp.items if i.header.kind == "Certificate")

@@ -63,7 +63,10 @@ def test_plan_json() -> None:
 def test_diff_shows_only_what_changes() -> None:
     text, code = report((CONFIG + "---\n" + ISSUER).encode(), None, "diff")
     assert code == 0
-    assert '-          dnsZones: ["example.org"] # primary zone\n+          dnsZones: ["example.com", "example.org"] # primary zone\n' in text
+    assert (
+        '-          dnsZones: ["example.org"] # primary zone\n+          dnsZones: ["example.com", "example.org"] # primary zone\n'
+        in text
+    )
     assert "+++ b/network/certificate_example-org.yaml\n" in text
     assert "+  - '*.example.org'\n" in text or '+  - "*.example.org"\n' in text
     assert "MultiDomain" not in text.replace("owned-by: MultiDomain/edge", "")

@@ -49,8 +49,13 @@ UNCHANGED = [
         id="indented-items",
     ),
     pytest.param("apiVersion: config.kubernetes.io/v1beta1\nkind: ResourceList\nitems: []\n", id="v1beta1-empty"),
-    pytest.param("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: A\n  metadata:\n    name: n\n", id="v1-List"),
-    pytest.param("# lead\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: x\n---\n# only a comment\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: y\n...\n", id="stream"),
+    pytest.param(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: A\n  metadata:\n    name: n\n", id="v1-List"
+    ),
+    pytest.param(
+        "# lead\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: x\n---\n# only a comment\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: y\n...\n",
+        id="stream",
+    ),
     pytest.param("apiVersion: v1\nkind: A\nmetadata:\n  name: x\n", id="single-document"),
 ]
 
@@ -75,7 +80,9 @@ def test_items_are_read_with_their_headers_and_text() -> None:
 def test_results_are_appended_to_earlier_ones() -> None:
     inp = read(KPT_LIST)
     out = write(inp, inp.items, [{"message": "mine", "severity": "warning"}])
-    assert out.endswith("results:\n- message: from an earlier function\n  severity: info\n- message: mine\n  severity: warning\n")
+    assert out.endswith(
+        "results:\n- message: from an earlier function\n  severity: info\n- message: mine\n  severity: warning\n"
+    )
 
 
 def test_changed_item_keeps_its_place_gap_and_indentation() -> None:
@@ -94,7 +101,9 @@ def test_removed_item_takes_its_separator_in_a_stream() -> None:
     inp = read("apiVersion: v1\nkind: A\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: y\n")
     assert write(inp, [inp.items[1]], []) == "---\napiVersion: v1\nkind: B\nmetadata:\n  name: y\n"
     added = Item.from_data({"apiVersion": "v1", "kind": "C", "metadata": {"name": "z"}})
-    assert write(inp, [inp.items[0], added], []).endswith("name: x\n---\napiVersion: v1\nkind: C\nmetadata:\n  name: z\n")
+    assert write(inp, [inp.items[0], added], []).endswith(
+        "name: x\n---\napiVersion: v1\nkind: C\nmetadata:\n  name: z\n"
+    )
 
 
 def test_flow_style_items_take_the_composed_path() -> None:
@@ -105,7 +114,9 @@ def test_flow_style_items_take_the_composed_path() -> None:
 
 
 def test_odd_layout_falls_back_to_the_exact_parser() -> None:
-    text = "--- {apiVersion: v1, kind: A, metadata: {name: n}}\n--- !!map\napiVersion: v1\nkind: B\nmetadata: {name: m}\n"
+    text = (
+        "--- {apiVersion: v1, kind: A, metadata: {name: n}}\n--- !!map\napiVersion: v1\nkind: B\nmetadata: {name: m}\n"
+    )
     inp = read(text)
     assert [i.header.kind for i in inp.items] == ["A", "B"]
     assert [i.data["kind"] for i in read(write(inp, inp.items, [])).items] == ["A", "B"]
@@ -133,28 +144,36 @@ def test_json_in_json_out() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems: []\n", "must be one of config.kubernetes.io/v1, config.kubernetes.io/v1beta1, not 'config.kubernetes.io/v2'"),
+        (
+            "apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems: []\n",
+            "must be one of config.kubernetes.io/v1, config.kubernetes.io/v1beta1, not 'config.kubernetes.io/v2'",
+        ),
         ("a: [unclosed\n", "must be valid YAML: did not find expected ',' or ']' .* at line 2, column 1"),
         ("- a\n- b\n", "document 1 must be a mapping"),
         ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  x: 1\n", "`items` must be a list"),
-        ('{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": {"a": 1}}', "`items` must be a list"),
+        (
+            '{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": {"a": 1}}',
+            "`items` must be a list",
+        ),
         ("apiVersion: v1\nkind: A\nmetadata:\n\tname: x\n", "must be valid YAML"),
     ],
 )
 def test_unreadable_input_is_an_input_error(text: str, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        inp = read(text)
-        for item in inp.items:
+    def read_everything() -> None:
+        for item in read(text).items:
             _ = item.data
+
+    with pytest.raises(InputError, match=message):
+        read_everything()
 
 
 def test_scalar_document_is_refused() -> None:
-    with pytest.raises(InputError, match="document 1 must be a mapping .*, not a scalar"):
+    with pytest.raises(InputError, match=r"document 1 must be a mapping .*, not a scalar"):
         read("just a string\n")
 
 
 def test_decode_refuses_non_utf8_nul_and_huge_input() -> None:
-    with pytest.raises(InputError, match="must be UTF-8: byte 0xff at offset 3"):
+    with pytest.raises(InputError, match=r"must be UTF-8: byte 0xff at offset 3"):
         decode(b"a: \xff\n")
     with pytest.raises(InputError, match="must not contain NUL"):
         decode(b"a: b\x00\n")

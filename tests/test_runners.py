@@ -47,7 +47,9 @@ def test_argocd_cmp_generate_command(tmp_path: Path) -> None:
     (app / "multidomain.yaml").write_text(CONFIG)
     (app / "configmap.yaml").write_text(APP)
     env = {"PATH": os.environ["PATH"], "ARGOCD_APP_NAME": "network", "HOME": str(tmp_path)}
-    proc = subprocess.run([*generate["command"], *generate["args"]], cwd=app, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [*generate["command"], *generate["args"]], cwd=app, capture_output=True, text=True, env=env, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
     assert [d["kind"] for d in docs] == ["ConfigMap", "Certificate", "Certificate"]
@@ -59,7 +61,9 @@ def test_argocd_cmp_fails_the_sync_on_a_bad_config(tmp_path: Path) -> None:
     app = tmp_path / "app"
     app.mkdir()
     (app / "multidomain.yaml").write_text(CONFIG.replace("example.org", "example..org"))
-    proc = subprocess.run([*generate["command"], *generate["args"]], cwd=app, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*generate["command"], *generate["args"]], cwd=app, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "`spec.domains[1].name` must not contain an empty label" in proc.stderr
@@ -79,7 +83,13 @@ def test_flux_pre_render_keeps_placeholders_for_post_build_substitution(tmp_path
     (kdir / "multidomain.yaml").write_text(CONFIG.replace("  name: edge\n", "  name: edge\n" + annotation))
     out = tmp_path / "rendered.yaml"
     env = {**os.environ, "PATH": f"{SHIM}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run([str(ROOT / "deploy" / "flux" / "render.sh"), str(kdir), str(out)], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [str(ROOT / "deploy" / "flux" / "render.sh"), str(kdir), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     rendered = out.read_text()
     assert "name: ${SECRET_DOMAIN//./-}-production\n" in rendered
