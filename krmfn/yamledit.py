@@ -254,17 +254,32 @@ def _has_aliases(root: Node) -> bool:
 def update_text(text: str, new: Any, what: str = "item") -> str:
     """Return *text* changed as little as possible so that it reads as *new*."""
     root = compose(text)
-    if root is None or _has_aliases(root):
+    if root is None:
+        return _checked(dump(new), new, what)
+    ctx = _Edits(text, _detect_indentless(root))
+    ctx.update(root, new, 0)
+    out = text
+    # Back to front, so offsets stay valid; of two inserts at one offset the later
+    # (outer) one goes first, which leaves the inner one before it.
+    ordered = sorted(enumerate(ctx.edits), key=lambda e: (e[1][0], e[1][1], e[0]), reverse=True)
+    for _, (start, end, replacement) in ordered:
+        out = out[:start] + replacement + out[end:]
+    if _has_aliases(root) and not _reads_as(out, new):
+        # An edit landed on an anchored node that an alias elsewhere shares; only a
+        # rewrite without aliases can change one use and not the other.
         out = dump(new)
-    else:
-        ctx = _Edits(text, _detect_indentless(root))
-        ctx.update(root, new, 0)
-        out = text
-        # Back to front, so offsets stay valid; of two inserts at one offset the later
-        # (outer) one goes first, which leaves the inner one before it.
-        ordered = sorted(enumerate(ctx.edits), key=lambda e: (e[1][0], e[1][1], e[0]), reverse=True)
-        for _, (start, end, replacement) in ordered:
-            out = out[:start] + replacement + out[end:]
+    return _checked(out, new, what)
+
+
+def _reads_as(text: str, new: Any) -> bool:
+    try:
+        node = compose(text)
+        return same(None if node is None else to_data(node), new)
+    except InputError:
+        return False
+
+
+def _checked(out: str, new: Any, what: str) -> str:
     try:
         node = compose(out)
         check = None if node is None else to_data(node)

@@ -101,10 +101,17 @@ def test_same_data_changes_nothing(text: str) -> None:
     assert update_text(text, load(text)) == text
 
 
-def test_alias_items_are_rewritten_whole_with_the_right_data() -> None:
+def test_alias_items_are_rewritten_whole_when_an_edit_would_change_both_uses() -> None:
     text = "a: &x [1, 2]\nb: *x\n"
     out = update_text(text, {"a": [1, 2], "b": [3]})
     assert load(out) == {"a": [1, 2], "b": [3]}
+    assert "*x" not in out
+
+
+def test_edits_away_from_anchors_keep_the_anchors_and_comments() -> None:
+    text = "metadata:\n  annotations:\n    target: &h external.${D} # c\nspec:\n  host: *h\n  refs:\n  - a\n"
+    new = {"metadata": {"annotations": {"target": "external.${D}"}}, "spec": {"host": "external.${D}", "refs": ["a", "b"]}}
+    assert update_text(text, new) == text.replace("  - a\n", "  - a\n  - b\n")
 
 
 def test_same_tells_bools_from_ints() -> None:
