@@ -92,6 +92,22 @@ class _Edits:
         dash = self.text.rfind("-", 0, node.start_mark.index)
         return self.line_start(dash)
 
+    def entry_start_with_comments(self, node: Node) -> int:
+        """Like :meth:`entry_start`, but before the comment lines right above the entry.
+
+        A comment written on its own line above an entry is about that entry: it goes
+        where the entry goes, and new entries are inserted above it, not between the two.
+        """
+        start = self.entry_start(node)
+        if not self.starts_line(self.text.rfind("-", 0, node.start_mark.index)):
+            return start
+        while start > 0:
+            previous = self.line_start(start - 1)
+            if not self.text[previous:start].strip().startswith("#"):
+                break
+            start = previous
+        return start
+
     def indicator_before(self, pos: int) -> tuple[str, int]:
         """The character (``:``, ``-`` or none) a node at *pos* follows, and where it is."""
         i = pos - 1
@@ -161,11 +177,11 @@ class _Edits:
                     self.update(entries[i1 + k], new[j1 + k], dash_col + 2)
                 continue
             if i2 > i1:  # delete (or the removal half of an uneven replace)
-                start = self.entry_start(entries[i1])
+                start = self.entry_start_with_comments(entries[i1])
                 self.replace(start, self.line_end(self.content_end(entries[i2 - 1])), "")
             if j2 > j1:
                 if i1 < len(entries):
-                    at = self.entry_start(entries[i1])
+                    at = self.entry_start_with_comments(entries[i1])
                     lead = ""
                 else:
                     at = self.line_end(self.content_end(entries[-1]))
@@ -187,7 +203,7 @@ class _Edits:
             return
         if isinstance(new, str):
             lead = " " if indicator else ""
-            text = block_scalar(new, indent)
+            text = block_scalar(new, self.block_indent(node, indent))
             if self.text[end - 1 : end] != "\n":
                 text = text.rstrip("\n")
             self.replace(at + 1 if indicator else start, end, lead + text)
@@ -201,6 +217,16 @@ class _Edits:
             self.replace(at + 1, end, "\n" + dump(new, child, self.indentless).rstrip("\n"))
         else:
             self.replace(start, end, dump(new, 0, self.indentless).rstrip("\n"))
+
+    def block_indent(self, node: Node, default: int) -> int:
+        """The column an existing block scalar's lines start at, so unchanged lines stay as they are."""
+        if not (isinstance(node, ScalarNode) and node.style in ("|", ">")):
+            return default
+        header_end = self.text.find("\n", node.start_mark.index)
+        for line in self.text[header_end + 1 : node.end_mark.index].split("\n"):
+            if line.strip():
+                return len(line) - len(line.lstrip(" "))
+        return default
 
     def restyle_flow(self, node: MappingNode | SequenceNode, new: dict[Any, Any] | list[Any]) -> str:
         """A flow sequence of strings keeps the quoting its first string had."""

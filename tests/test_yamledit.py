@@ -81,6 +81,9 @@ CASES = [
     pytest.param("a: x\n", {"a": True}, "a: true\n", id="type-change-bool"),
     pytest.param("a: '1'\n", {"a": 1}, "a: 1\n", id="string-to-int"),
     pytest.param("- a\n- b\n", ["b"], "- b\n", id="root-sequence"),
+    pytest.param("k: |\n    a\n    b\n", {"k": "a\nc\n"}, "k: |\n    a\n    c\n", id="block-keeps-its-indentation"),
+    pytest.param("l:\n- a\n# about b\n- b\n", {"l": ["a", "x", "b"]}, "l:\n- a\n- x\n# about b\n- b\n", id="insert-above-a-comment"),
+    pytest.param("l:\n- a\n# about b\n- b\n- c\n", {"l": ["a", "c"]}, "l:\n- a\n- c\n", id="delete-takes-its-comment"),
 ]
 
 
