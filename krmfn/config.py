@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from krmfn.errors import ConfigError, Problem
 from krmfn.names import DomainName, parse_domain
@@ -266,6 +266,71 @@ class SplitHorizonSpec(_Model):
     namespace: Namespace | None = None
 
 
+class SyncWavesSpec(_Model):
+    """Argo CD sync waves stamped on every generated resource, by kind (off unless set)."""
+
+    waves: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Wave per kind, over the defaults (Secret -1; issuers, Certificate 0; ReferenceGrant 1; "
+        "routes, DNSEndpoint 3; see docs/sync-waves.md); `null` leaves a kind without a wave.",
+    )
+
+    @field_validator("waves")
+    @classmethod
+    def _kinds(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        for kind in value:
+            if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", kind):
+                raise ValueError(f"keys must be resource kinds such as `Certificate`; {kind!r} is not one")
+        return value
+
+
+class GuardrailsSpec(_Model):
+    """An admission policy that rejects route and Ingress hostnames outside the managed domains."""
+
+    engine: Literal["ValidatingAdmissionPolicy", "Kyverno"] = Field(
+        "ValidatingAdmissionPolicy",
+        description="`ValidatingAdmissionPolicy` (Kubernetes 1.30+) or a Kyverno `ClusterPolicy`.",
+    )
+    action: Literal["Deny", "Warn", "Audit"] = Field(
+        "Deny", description="What a violation does: `Deny`, `Warn` (ValidatingAdmissionPolicy only) or `Audit`."
+    )
+    exclude_namespaces: list[Namespace] = Field(
+        default_factory=list, alias="excludeNamespaces", description="Namespaces whose routes are not checked."
+    )
+
+    @model_validator(mode="after")
+    def _kyverno_cannot_warn(self) -> GuardrailsSpec:
+        if self.engine == "Kyverno" and self.action == "Warn":
+            raise ValueError(
+                "`action: Warn` needs `engine: ValidatingAdmissionPolicy`; Kyverno has `Deny` and `Audit` only"
+            )
+        return self
+
+
+class ExpiryAlertsSpec(_Model):
+    """A PrometheusRule that fires when a managed certificate is close to expiry."""
+
+    threshold: str | None = Field(
+        None,
+        pattern=_DURATION,
+        description="Remaining lifetime that fires the alert, a Go duration such as `48h`; "
+        "default: one third of the Certificate's `duration` (90 days when unset), or `renewBefore` if shorter.",
+    )
+    for_: str = Field(
+        "1h",
+        alias="for",
+        pattern=r"^([0-9]+(ms|s|m|h|d|w|y))+$",
+        description="The alert's `for`, a Prometheus duration.",
+    )
+    severity: str = Field("warning", min_length=1, description="The alert's `severity` label.")
+    namespace: Namespace | None = Field(
+        None, description="Namespace of the PrometheusRule; default: the Certificates'."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of the PrometheusRule, e.g. the one Prometheus' `ruleSelector` wants."
+    )
+
+
 class Spec(_Model):
     domains: list[DomainSpec] = Field(min_length=1)
     certificates: CertificatesSpec = Field(default_factory=lambda: CertificatesSpec())
@@ -282,6 +347,11 @@ class Spec(_Model):
     )
     reference_grant_version: Literal["v1beta1", "v1"] = Field(
         "v1beta1", alias="referenceGrantVersion", description="ReferenceGrant API version; `v1` from Gateway API v1.5."
+    )
+    sync_waves: SyncWavesSpec | None = Field(None, alias="syncWaves", description="Argo CD sync waves; off when unset.")
+    guardrails: GuardrailsSpec | None = Field(None, description="Hostname admission policy; off when unset.")
+    expiry_alerts: ExpiryAlertsSpec | None = Field(
+        None, alias="expiryAlerts", description="Certificate expiry PrometheusRule; off when unset."
     )
 
 
@@ -405,6 +475,10 @@ def _path(loc: tuple[Any, ...]) -> str:
         "lan_address": "lanAddress",
         "external_dns_annotation_prefix": "externalDNSAnnotationPrefix",
         "reference_grant_version": "referenceGrantVersion",
+        "sync_waves": "syncWaves",
+        "exclude_namespaces": "excludeNamespaces",
+        "expiry_alerts": "expiryAlerts",
+        "for_": "for",
     }
     out = ""
     for part in loc:

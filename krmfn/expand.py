@@ -11,7 +11,20 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from krmfn import certificates, dnsrecords, externaldns, gateways, issuers, routes, splithorizon, tunnel, variables
+from krmfn import (
+    alerts,
+    certificates,
+    dnsrecords,
+    externaldns,
+    gateways,
+    guardrails,
+    issuers,
+    routes,
+    splithorizon,
+    syncwaves,
+    tunnel,
+    variables,
+)
 from krmfn import results as r
 from krmfn.config import Config, is_multidomain
 from krmfn.context import Context
@@ -30,6 +43,9 @@ CONCERNS: tuple[Callable[[Context], None], ...] = (
     splithorizon.reconcile,
     routes.check,
     variables.check,
+    guardrails.generate,
+    alerts.generate,
+    syncwaves.stamp,  # last: it annotates what every other concern generated
 )
 
 

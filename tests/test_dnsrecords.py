@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,9 +107,9 @@ def text_of(exp: Expansion, kind: str, name: str) -> str:
 
 
 def endpoints(exp: Expansion, name: str = "echo-httproute") -> list[dict[str, Any]]:
-    found = [e for e in by_kind(exp, "DNSEndpoint") if e["metadata"]["name"] == name]  # type: ignore[index]
+    found = [e for e in by_kind(exp, "DNSEndpoint") if e["metadata"]["name"] == name]
     assert len(found) == 1, by_kind(exp, "DNSEndpoint")
-    return found[0]["spec"]["endpoints"]  # type: ignore[index,no-any-return]
+    return found[0]["spec"]["endpoints"]  # type: ignore[no-any-return]
 
 
 def rerun(config: str, exp: Expansion) -> Expansion:
@@ -140,7 +141,7 @@ def test_secondary_domain_route_gets_a_dns_endpoint_and_controller_none() -> Non
         {"dnsName": "echo.example.org", "recordType": "CNAME", "targets": ["external.example.org"]}
     ]
     (dns,) = by_kind(exp, "DNSEndpoint")
-    assert dns["metadata"]["namespace"] == "default"  # type: ignore[index]
+    assert dns["metadata"]["namespace"] == "default"
     text = text_of(exp, "HTTPRoute", "echo")
     assert (
         "  annotations:\n"
@@ -284,7 +285,7 @@ def test_one_record_per_hostname_across_routes() -> None:
     stream = GATEWAYS + route('["echo.example.org"]') + route('["only.example.org"]', name="two")
     stream = stream.replace('["only.example.org"]', '["echo.example.org"]')
     exp = expand_yaml(CONFIG, stream)
-    assert [e["metadata"]["name"] for e in by_kind(exp, "DNSEndpoint")] == ["echo-httproute"]  # type: ignore[index]
+    assert [e["metadata"]["name"] for e in by_kind(exp, "DNSEndpoint")] == ["echo-httproute"]
     assert "krmfn.dev/dns-endpoint: two-httproute" in text_of(exp, "HTTPRoute", "two")
 
 
@@ -489,7 +490,7 @@ def test_route_without_namespace_gets_a_dns_endpoint_without_one() -> None:
     stream = GATEWAYS + route('["echo.example.org"]').replace("  namespace: default\n", "")
     exp = expand_yaml(CONFIG, stream)
     (dns,) = by_kind(exp, "DNSEndpoint")
-    assert "namespace" not in dns["metadata"]  # type: ignore[operator]
+    assert "namespace" not in dns["metadata"]
 
 
 def test_unmarking_leaves_a_controller_value_the_user_changed() -> None:
@@ -499,3 +500,15 @@ def test_unmarking_leaves_a_controller_value_the_user_changed() -> None:
     text = text_of(again, "HTTPRoute", "echo")
     assert "krmfn.dev/dns-endpoint" not in text
     assert "external-dns.alpha.kubernetes.io/controller: dns-controller" in text
+
+
+def test_example_outputs_validate_against_the_schemas() -> None:
+    root = Path(__file__).resolve().parent.parent / "examples"
+    files = sorted(
+        p for pattern in ("gateway-*/expected/**/*.yaml", "routes-*/expected/**/*.yaml") for p in root.glob(pattern)
+    )
+    text = "".join("---\n" + p.read_text() for p in files if p.name not in ("Kptfile", "multidomain.yaml"))
+    text = text.replace("${SECRET_DOMAIN//./-}", "example-com")
+    reports = assert_manifests_valid(text, substitutions={"SECRET_DOMAIN": "example.com"})
+    kinds = {r.kind for r in reports if r.status == "ok"}
+    assert {"Gateway", "ReferenceGrant", "HTTPRoute", "DNSEndpoint", "Ingress", "Certificate"} <= kinds

@@ -65,7 +65,7 @@ SEED = EXTERNAL + "---\n" + INTERNAL
 
 
 def gateway(exp: Expansion, name: str = "envoy-external") -> dict[str, Any]:
-    return next(g for g in by_kind(exp, "Gateway") if g["metadata"]["name"] == name)  # type: ignore[index]
+    return next(g for g in by_kind(exp, "Gateway") if g["metadata"]["name"] == name)
 
 
 def refs(exp: Expansion, name: str = "envoy-external", listener: str = "https") -> list[dict[str, Any]]:
@@ -270,9 +270,9 @@ def test_cross_namespace_secrets_get_namespaced_refs_and_a_reference_grant() -> 
     ]
     (grant,) = by_kind(exp, "ReferenceGrant")
     assert grant["apiVersion"] == "gateway.networking.k8s.io/v1beta1"
-    assert grant["metadata"]["name"] == "edge-gateways-network"  # type: ignore[index]
-    assert grant["metadata"]["namespace"] == "cert-manager"  # type: ignore[index]
-    assert grant["metadata"]["annotations"]["krmfn.dev/owned-by"] == "MultiDomain/edge"  # type: ignore[index]
+    assert grant["metadata"]["name"] == "edge-gateways-network"
+    assert grant["metadata"]["namespace"] == "cert-manager"
+    assert grant["metadata"]["annotations"]["krmfn.dev/owned-by"] == "MultiDomain/edge"
     assert grant["spec"] == {
         "from": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "network"}],
         "to": [

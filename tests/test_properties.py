@@ -58,6 +58,14 @@ TEXT = st.text(
 LINE = TEXT.map(lambda s: s.strip()).filter(bool)
 
 
+def _quoted_double(s: str, ascii_only: bool) -> str:
+    """A YAML double-quoted scalar; YAML has no surrogate pairs, so astral characters use \\U."""
+    body = json.dumps(s, ensure_ascii=False)[1:-1]
+    if ascii_only:
+        body = "".join(c if ord(c) < 128 else (f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}") for c in body)
+    return f'"{body}"'
+
+
 def _quoted_single(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
@@ -71,7 +79,7 @@ def scalar_value(draw: st.DrawFn, indent: int) -> str:
     if style == "single":
         return " " + _quoted_single(draw(TEXT)) + "\n"
     if style == "double":
-        return " " + json.dumps(draw(TEXT), ensure_ascii=draw(st.booleans())) + "\n"
+        return " " + _quoted_double(draw(TEXT), draw(st.booleans())) + "\n"
     if style == "number":
         return " " + str(draw(st.integers(-1000, 10**6))) + "\n"
     if style == "flow":
@@ -116,13 +124,13 @@ def unmanaged_item(draw: st.DrawFn) -> str:
     if kind == "ConfigMap":
         body = "data:\n" + draw(mapping_body(2))
     elif kind == "Deployment":
-        args = ", ".join(json.dumps(a, ensure_ascii=False) for a in draw(st.lists(TEXT, max_size=3)))
+        args = ", ".join(_quoted_double(a, False) for a in draw(st.lists(TEXT, max_size=3)))
         body = (
             "spec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n"
             f"        - name: app\n          image: 'ghcr.io/example/{name}:1.0'\n          args: [{args}]\n"
             "          env:\n"
             + "".join(
-                f"            - {{name: V{i}, value: {json.dumps(v)}}}\n"
+                f"            - {{name: V{i}, value: {_quoted_double(v, True)}}}\n"
                 for i, v in enumerate(draw(st.lists(TEXT, max_size=2)))
             )
         )

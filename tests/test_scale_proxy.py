@@ -89,7 +89,9 @@ def test_first_run_emits_only_what_it_generates(counts: Counter[str]) -> None:
     # A generated item is emitted once, plus at most one cheap look at its text per question
     # asked of it (ownership, path); never once per input item.
     assert seen["dump"] <= 3 * domains + CONSTANT, seen
-    assert seen["compose"] + seen["compose_all"] <= inputs.split(1000)[1] + inputs.TARGETS + CONSTANT, seen
+    # A target patched on the first run is read once, then composed and verified once more by
+    # yamledit.update_text: three parses, still a constant per target.
+    assert seen["compose"] + seen["compose_all"] <= inputs.split(1000)[1] + 3 * inputs.TARGETS + CONSTANT, seen
 
 
 def test_unmanaged_items_are_never_parsed(counts: Counter[str]) -> None:

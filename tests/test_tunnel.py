@@ -583,3 +583,13 @@ def test_helm_syntax_in_a_configmap_service_is_warned_about() -> None:
     exp = expand_yaml(config("    - name: example.com\n", tunnel=tunnel), configmap(CM_BODY))
     (warning,) = [m for m in messages(exp, "warning") if "Helm template syntax" in m]
     assert "must not use Helm template syntax with a ConfigMap" in warning
+
+
+def test_yaml_anchors_elsewhere_in_the_helmrelease_are_kept() -> None:
+    hr = TEMPLATE_HR.replace(
+        "    configMaps:\n",
+        "    service:\n      app:\n        ports:\n          http:\n            port: &port 8080\n"
+        "    probes: {port: *port}\n    configMaps:\n",
+    )
+    out = text_of(expand_yaml(config(), hr), "HelmRelease")
+    assert out == hr.removeprefix("---\n").replace("            ingress:\n", "            ingress:\n" + APEX_RULE)
