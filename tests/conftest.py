@@ -23,6 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+FLUX_VARIABLES = {"SECRET_DOMAIN": "example.com", "SECRET_DOMAIN_TWO": "example.org", "SECRET_DOMAIN_THREE": "example.net"}
+
+
+def flux_substitute(text: str, variables: dict[str, str] | None = None) -> str:
+    """The two forms krmfn writes, substituted as fluxcd/pkg/envsubst does (literal replace)."""
+    import re
+
+    values = variables or FLUX_VARIABLES
+    text = re.sub(r"\$\{(\w+)//\./-\}", lambda m: values[m.group(1)].replace(".", "-"), text)
+    text = re.sub(r"\$\{(\w+)/\./-\}", lambda m: values[m.group(1)].replace(".", "-", 1), text)
+    return re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
 def items_of(stream: str) -> list[Item]:
     """Items of a plain YAML stream, as the edge would read them."""
     return resourcelist.read(stream).items if stream.strip() else []

@@ -143,3 +143,19 @@ def test_kustomize_example(name: str, tmp_path: Path) -> None:
     calls = (tmp_path / "docker.log").read_text()
     assert "--network none" in calls, calls
     assert "--user nobody" in calls, calls
+
+
+@pytest.mark.parametrize("name", KPT_EXAMPLES + KUSTOMIZE_EXAMPLES)
+def test_example_output_validates_against_the_crd_schemas(name: str) -> None:
+    """Every resource an example renders is valid for its CRD, once Flux has substituted it."""
+    from conftest import flux_substitute
+    from crdschema import assert_manifests_valid
+
+    example = EXAMPLES / name
+    if (example / "expected-exit-code").exists():
+        pytest.skip("a failing example renders nothing")
+    files = [example / "expected.yaml"] if (example / "expected.yaml").exists() else sorted((example / "expected").rglob("*.yaml"))
+    # A SOPS file is decrypted by Flux before it is applied; its encrypted form is no manifest.
+    docs = [flux_substitute(f.read_text()) for f in files if f.name != "Kptfile" and not f.name.endswith(".sops.yaml")]
+    assert docs
+    assert_manifests_valid("\n---\n".join(docs))

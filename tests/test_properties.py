@@ -11,11 +11,12 @@ examples on every run.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import random
 import re
-import sys
 from typing import Any
 
 import pytest
@@ -238,7 +239,8 @@ def resource_list(cfg: str, items: list[str]) -> str:
 
 
 def f(text: str) -> tuple[str, int]:
-    return run(text.encode())
+    stdout, code, _ = run_quietly(text.encode())
+    return stdout, code
 
 
 def without_results(out: str) -> str:
@@ -388,36 +390,17 @@ def check_answer(out: str, code: int, stderr: str, stdin: bytes) -> None:
         assert out == stdin.decode("utf-8-sig").replace("\r\n", "\n")
 
 
-class _Stderr:
-    """sys.stderr for these tests: each example takes what was written during it."""
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self._parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> str:
-        text, self._parts = "".join(self._parts), []
-        return text
-
-
-STDERR = _Stderr()
-
-
-@pytest.fixture(autouse=True)
-def _stderr(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stderr", STDERR)
+def run_quietly(data: bytes) -> tuple[str, int, str]:
+    """(stdout, exit code, stderr) of the function run in-process."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        stdout, code = run(data)
+    return stdout, code, err.getvalue()
 
 
 def run_checked(data: bytes) -> tuple[str, int]:
-    STDERR.take()
-    stdout, code = run(data)
-    check_answer(stdout, code, STDERR.take(), data)
+    stdout, code, err = run_quietly(data)
+    check_answer(stdout, code, err, data)
     return stdout, code
 
 
@@ -544,9 +527,7 @@ def test_no_secret_value_in_output_or_messages(pkg: tuple[str, list[str]], data:
     broken = data.draw(st.booleans())
     if broken:  # a repeated key in the Secret the function reads: the message must not quote values
         secret += secret.splitlines()[-1] + "\n"
-    STDERR.take()
-    out, code = f(resource_list(cfg, [*items, secret, other]))
-    err = STDERR.take()
+    out, code, err = run_quietly(resource_list(cfg, [*items, secret, other]).encode())
     messages = " ".join(str(res.get("message")) for res in results_of(out))
     for value in [*values, *other_values]:
         assert value not in err

@@ -9,11 +9,11 @@ Flux's envsubst does (literal ``${VAR}`` and ``${VAR//./-}``) and validated.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import yaml
+from conftest import flux_substitute
 from crdschema import assert_manifests_valid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,12 +31,6 @@ spec:
   certificates: {namespace: network, issuerRef: {name: letsencrypt-production}, nameSuffix: production}
 """
 APP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  greeting: hello\n"
-
-
-def flux_substitute(text: str, variables: dict[str, str]) -> str:
-    """The two forms krmfn writes, substituted as fluxcd/pkg/envsubst does (literal replace)."""
-    text = re.sub(r"\$\{(\w+)//\./-\}", lambda m: variables[m.group(1)].replace(".", "-"), text)
-    return re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], text)
 
 
 def test_argocd_cmp_generate_command(tmp_path: Path) -> None:
