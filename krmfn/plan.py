@@ -29,6 +29,7 @@ class DomainPlan:
     issuer: str
     appears_in: list[tuple[str, str]] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
+    hostnames: list[dict[str, Any]] = field(default_factory=list)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class DomainPlan:
             "issuer": self.issuer,
             "appearsIn": [{"resource": r, "field": f} for r, f in self.appears_in],
             "records": self.records,
+            "hostnames": self.hostnames,
         }
 
 
@@ -69,7 +71,99 @@ def plan(config: Config, expansion: Expansion, original: Sequence[Item]) -> list
     """One DomainPlan per domain, primary first."""
     before = {id(item) for item in original}
     touched = [i for i in expansion.items if id(i) not in before]
-    return [_plan_domain(config, domain, touched) for domain in config.domains]
+    plans = [_plan_domain(config, domain, touched) for domain in config.domains]
+    hosts = _hostnames(config, expansion.items)
+    for p, domain in zip(plans, config.domains, strict=True):
+        p.hostnames = [h for h in hosts if _owner(config, h["name"]) is domain]
+    return plans
+
+
+_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+
+
+def _owner(config: Config, hostname: str) -> Domain | None:
+    """The most specific managed domain a hostname falls under."""
+    bare = hostname[2:] if hostname.startswith("*.") else hostname
+    matches = [d for d in config.domains if d.name.covers(bare)]
+    return max(matches, key=lambda d: len(d.name.text), default=None)
+
+
+def _covered_by(config: Config, hostname: str) -> str | None:
+    """The generated Certificate whose names cover *hostname* (wildcards: one label)."""
+    for domain in config.domains:
+        for name in dns_names(domain):
+            if name == hostname or (
+                name.startswith("*.") and hostname.partition(".")[2] == name[2:] and hostname[:1] != "*"
+            ):
+                return f"{config.certificate_namespace}/{certificate_name(config, domain)}"
+    return None
+
+
+def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Every name that should resolve: each domain's apex and wildcard, every route and Ingress host.
+
+    The expected record comes from a generated DNSEndpoint when there is one, else from the
+    DNS target of the gateway the route is attached to (what external-dns publishes); names
+    whose record krmfn does not manage say so (``record: null``), with whether a tunnel rule
+    or split-horizon DNS serves them.
+    """
+    endpoints: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item.header.kind == "DNSEndpoint":
+            spec = item.data.get("spec")
+            for ep in (spec.get("endpoints") or []) if isinstance(spec, dict) else []:
+                if isinstance(ep, dict) and isinstance(ep.get("dnsName"), str):
+                    endpoints[ep["dnsName"]] = {
+                        "type": ep.get("recordType"),
+                        "targets": list(ep.get("targets") or []),
+                        "source": _describe(item),
+                    }
+    names: dict[str, dict[str, Any]] = {}
+    for domain in config.domains:
+        for name in dns_names(domain):
+            names.setdefault(name, {"name": name, "from": f"Certificate {certificate_name(config, domain)}"})
+    gateways = {g.name: g for g in config.spec.gateways}
+    for item in items:
+        kind = item.header.kind
+        if kind not in (*_ROUTE_KINDS, "Ingress"):
+            continue
+        spec = item.data.get("spec")
+        if not isinstance(spec, dict):
+            continue
+        if kind == "Ingress":
+            hosts = [r.get("host") for r in spec.get("rules") or [] if isinstance(r, dict)]
+            parents = [spec.get("ingressClassName")]
+        else:
+            hosts = list(spec.get("hostnames") or [])
+            parents = [p.get("name") for p in spec.get("parentRefs") or [] if isinstance(p, dict)]
+        for host in hosts:
+            if isinstance(host, str) and _owner(config, host) is not None:
+                entry = names.setdefault(host, {"name": host, "from": _describe(item)})
+                entry.setdefault("gateways", [])
+                entry["gateways"] += [str(p) for p in parents if p in gateways]
+    out = []
+    for name, entry in sorted(names.items(), key=lambda kv: kv[0].lstrip("*.")):
+        domain = _owner(config, name)
+        assert domain is not None
+        record = endpoints.get(name)
+        if record is None:
+            for gw_name in entry.get("gateways", []):
+                gw = gateways[gw_name]
+                if gw.dns is not None and gw.dns.target:
+                    target = gw.dns.target.replace("{domain}", domain.name.text)
+                    record = {"type": gw.dns.type, "targets": [target], "source": f"external-dns via {gw_name}"}
+                    break
+        out.append(
+            {
+                "name": name,
+                "from": entry["from"],
+                "record": record,
+                "certificate": _covered_by(config, name),
+                "tunnelRule": domain.tunnel,
+                "splitHorizon": domain.split_horizon,
+            }
+        )
+    return out
 
 
 def _plan_domain(config: Config, domain: Domain, touched: Sequence[Item]) -> DomainPlan:
@@ -119,6 +213,16 @@ def render(plans: Sequence[DomainPlan], config: Config) -> str:
         for i, record in enumerate(p.records):
             label = "records" if i == 0 else ""
             lines.append(f"  {label:<11}  {record}")
+        for i, host in enumerate(p.hostnames):
+            label = "hostnames" if i == 0 else ""
+            rec = host["record"]
+            where = f"{rec['type']} {', '.join(rec['targets'])} ({rec['source']})" if rec else "no record managed"
+            cert = host["certificate"] or "NOT COVERED by a generated certificate"
+            served = [
+                x for x, on in (("tunnel rule", host["tunnelRule"]), ("split-horizon", host["splitHorizon"])) if on
+            ]
+            extra = f"; {', '.join(served)}" if served else ""
+            lines.append(f"  {label:<11}  {host['name']}: {where}; {cert}{extra}")
         lines.append("")
     return "\n".join(lines)
 

@@ -92,3 +92,32 @@ def test_plan_through_the_cli_process() -> None:
     proc = run_cli(["plan"], (CONFIG + "---\n" + ISSUER).encode())
     assert proc.returncode == 0, proc.stderr
     assert b"example.org (primary)" in proc.stdout
+
+
+def test_plan_lists_every_hostname_with_its_record_and_certificate() -> None:
+    config = CONFIG.replace(
+        "  certificates:",
+        "  gateways:\n    - {name: ext, namespace: network, dns: {target: 'external.{domain}'}}\n  certificates:",
+    )
+    route = (
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: app, namespace: default}\n"
+        "spec:\n  parentRefs: [{name: ext, namespace: network}]\n  hostnames: [app.example.org, a.b.example.org, other.net]\n"
+    )
+    gateway = (
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: ext\n  namespace: network\n"
+        "  annotations: {external-dns.alpha.kubernetes.io/target: external.example.org}\n"
+        "spec:\n  gatewayClassName: envoy\n  listeners:\n  - name: https\n    protocol: HTTPS\n    port: 443\n"
+        "    tls: {certificateRefs: [{kind: Secret, name: x}]}\n"
+    )
+    text, _ = report("---\n".join([config, ISSUER, route, gateway]).encode(), None, "plan", as_json=True)
+    primary = json.loads(text)[0]
+    hosts = {h["name"]: h for h in primary["hostnames"]}
+    assert set(hosts) == {"example.org", "*.example.org", "app.example.org", "a.b.example.org"}
+    assert hosts["app.example.org"]["record"] == {
+        "type": "CNAME",
+        "targets": ["external.example.org"],
+        "source": "external-dns via ext",
+    }
+    assert hosts["app.example.org"]["certificate"] == "network/example-org"
+    assert hosts["a.b.example.org"]["certificate"] is None
+    assert hosts["example.org"]["record"] is None
