@@ -143,14 +143,14 @@ def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
                 entry["gateways"] += [str(p) for p in parents if p in gateways]
     out = []
     for name, entry in sorted(names.items(), key=lambda kv: kv[0].lstrip("*.")):
-        domain = _owner(config, name)
-        assert domain is not None
+        owner = _owner(config, name)
+        assert owner is not None
         record = endpoints.get(name)
         if record is None:
             for gw_name in entry.get("gateways", []):
                 gw = gateways[gw_name]
                 if gw.dns is not None and gw.dns.target:
-                    target = gw.dns.target.replace("{domain}", domain.name.text)
+                    target = gw.dns.target.replace("{domain}", owner.name.text)
                     record = {"type": gw.dns.type, "targets": [target], "source": f"external-dns via {gw_name}"}
                     break
         out.append(
@@ -159,8 +159,8 @@ def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
                 "from": entry["from"],
                 "record": record,
                 "certificate": _covered_by(config, name),
-                "tunnelRule": domain.tunnel,
-                "splitHorizon": domain.split_horizon,
+                "tunnelRule": owner.tunnel,
+                "splitHorizon": owner.split_horizon,
             }
         )
     return out

@@ -47,8 +47,12 @@ def syntax_check(text: str) -> None:
         loader.raw_parse()
     except yaml.MarkedYAMLError as exc:
         raise InputError(describe_yaml_error(exc)) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - libyaml always marks its errors
-        raise InputError(f"input is not valid YAML: {exc}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters)
+        raise InputError(
+            f"input must not contain the control character #x{exc.character:04x} (at offset {exc.position})"
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml marks every other error
+        raise InputError(f"input must be valid YAML: {str(exc).splitlines()[0]}") from None
     finally:
         loader.dispose()
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import resource_list
+
 from krmfn.cli import run
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -71,9 +71,9 @@ def stdin_of(spec: dict[str, Any]) -> bytes:
     if "input" in spec:
         return str(spec["input"]).encode()
     if "input_file" in spec:
-        return (CORPUS / spec["input_file"]).read_bytes()
+        return (CORPUS / str(spec["input_file"])).read_bytes()
     if "generate" in spec:
-        return generate(**spec["generate"])
+        return generate(float(spec["generate"]["mib"]), int(spec["generate"].get("item_kib", 10)))
     return resource_list(spec.get("functionConfig", ""), spec.get("items", "")).encode()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import krmfn.yamledit
 from krmfn import yamltext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import inputs  # noqa: E402 - bench/inputs.py, shared with the benchmark
+import inputs  # bench/inputs.py, shared with the benchmark
 
 #: Parses that do not depend on the items: the function config, the ResourceList head.
 CONSTANT = 5
@@ -36,7 +36,7 @@ COUNTED = ("compose", "compose_all", "to_data", "dump", "syntax_check")
 
 
 @pytest.fixture
-def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+def counts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Count every call of the YAML entry points, wherever a krmfn module imported them."""
     counter: Counter[str] = Counter()
     originals = {name: getattr(yamltext, name) for name in COUNTED}
@@ -53,7 +53,7 @@ def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
         for name, fn in originals.items():
             if getattr(module, name, None) is fn:
                 monkeypatch.setattr(module, name, wrappers[name])
-    yield counter
+    return counter
 
 
 def _run(text: str, counter: Counter[str]) -> tuple[str, int, Counter[str]]:
