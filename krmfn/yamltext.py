@@ -144,7 +144,8 @@ def load(text: str, what: str = "document") -> Any:
 
 # --- writing -------------------------------------------------------------------------
 
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_/$.+=^~](?:[A-Za-z0-9_/$.{}\[\]@%+=^~:,\-]| (?![ #]))*$")
+# A leading "-" is an indicator only before a space, so `--flag=x` may stay plain.
+_PLAIN_SAFE = re.compile(r"^(?:[A-Za-z0-9_/$.+=^~]|-(?=[^ \n])(?!--))(?:[A-Za-z0-9_/$.{}\[\]@%+=^~:,\-]| (?![ #]))*$")
 _FLOW_UNSAFE = re.compile(r"[\[\]{},]")
 _resolver: Any = yaml.resolver.Resolver()
 
