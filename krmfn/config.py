@@ -28,7 +28,15 @@ Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max
 
 #: The provider blocks of cert-manager's `ACMEChallengeSolverDNS01` (pkg/apis/acme/v1/types_issuer.go).
 DNS01_PROVIDERS = (
-    "acmeDNS", "akamai", "azureDNS", "cloudDNS", "cloudflare", "digitalocean", "rfc2136", "route53", "webhook",
+    "acmeDNS",
+    "akamai",
+    "azureDNS",
+    "cloudDNS",
+    "cloudflare",
+    "digitalocean",
+    "rfc2136",
+    "route53",
+    "webhook",
 )
 
 
@@ -50,7 +58,9 @@ class DomainSpec(_Model):
     gateways: list[str] | None = Field(None, description="Names in `spec.gateways`; default: all of them.")
     tunnel: bool | None = Field(None, description="Route through the tunnel; default: true when `spec.tunnel` is set.")
     split_horizon: bool | None = Field(
-        None, alias="splitHorizon", description="Serve on split-horizon DNS; default: true when `spec.splitHorizon` is set."
+        None,
+        alias="splitHorizon",
+        description="Serve on split-horizon DNS; default: true when `spec.splitHorizon` is set.",
     )
     issuer: str | None = Field(None, description="Issuer name; default: `spec.certificates.issuerRef.name`.")
     solver: int | str | None = Field(
@@ -214,7 +224,9 @@ class TunnelSpec(_Model):
     )
     name: K8sName
     namespace: Namespace | None = None
-    service: str = Field(description="Where the managed rules send traffic, e.g. `https://envoy-external.network.svc.cluster.local:443`.")
+    service: str = Field(
+        description="Where the managed rules send traffic, e.g. `https://envoy-external.network.svc.cluster.local:443`."
+    )
     origin_request: dict[str, Any] = Field(
         default_factory=dict,
         alias="originRequest",
@@ -333,7 +345,7 @@ class ExpiryAlertsSpec(_Model):
 
 class Spec(_Model):
     domains: list[DomainSpec] = Field(min_length=1)
-    certificates: CertificatesSpec = Field(default_factory=lambda: CertificatesSpec())
+    certificates: CertificatesSpec = Field(default_factory=CertificatesSpec)
     issuers: list[IssuerSpec] = Field(default_factory=list)
     gateways: list[GatewaySpec] = Field(default_factory=list)
     external_dns: list[ExternalDNSSpec] = Field(default_factory=list, alias="externalDNS")
@@ -506,7 +518,9 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
     for i, d in enumerate(spec.domains):
         name = parse_domain(d.name)
         if name.text in seen_names:
-            problems.append(Problem(f"spec.domains[{i}].name", f"must not repeat spec.domains[{seen_names[name.text]}]: {d.name!r}"))
+            problems.append(
+                Problem(f"spec.domains[{i}].name", f"must not repeat spec.domains[{seen_names[name.text]}]: {d.name!r}")
+            )
             continue
         seen_names[name.text] = i
         if name.base in seen_bases:
@@ -520,11 +534,17 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
         seen_bases.setdefault(name.base, i)
         for j, gw in enumerate(d.gateways or []):
             if gw not in gateway_names:
-                problems.append(Problem(f"spec.domains[{i}].gateways[{j}]", f"must name a gateway in `spec.gateways`; {gw!r} is not one"))
+                problems.append(
+                    Problem(
+                        f"spec.domains[{i}].gateways[{j}]", f"must name a gateway in `spec.gateways`; {gw!r} is not one"
+                    )
+                )
         if d.tunnel and spec.tunnel is None:
             problems.append(Problem(f"spec.domains[{i}].tunnel", "must not be true when `spec.tunnel` is not set"))
         if d.split_horizon and spec.split_horizon is None:
-            problems.append(Problem(f"spec.domains[{i}].splitHorizon", "must not be true when `spec.splitHorizon` is not set"))
+            problems.append(
+                Problem(f"spec.domains[{i}].splitHorizon", "must not be true when `spec.splitHorizon` is not set")
+            )
         for j, extra in enumerate(d.extra_dns_names):
             bare = extra[2:] if extra.startswith("*.") else extra
             try:
@@ -534,7 +554,10 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
                 continue
             if not (extra_name.text == name.text or extra_name.is_under(name)):
                 problems.append(
-                    Problem(f"spec.domains[{i}].extraDNSNames[{j}]", f"must be {d.name!r} or a name under it; {extra!r} is not")
+                    Problem(
+                        f"spec.domains[{i}].extraDNSNames[{j}]",
+                        f"must be {d.name!r} or a name under it; {extra!r} is not",
+                    )
                 )
     seen_gateways: set[tuple[str, str | None, str]] = set()
     for i, g in enumerate(spec.gateways):
@@ -605,5 +628,6 @@ def json_schema() -> dict[str, Any]:
 
 
 def is_multidomain(data: Any) -> bool:
-    return isinstance(data, dict) and data.get("kind") == KIND and str(data.get("apiVersion", "")).startswith("krmfn.dev/")
-
+    return (
+        isinstance(data, dict) and data.get("kind") == KIND and str(data.get("apiVersion", "")).startswith("krmfn.dev/")
+    )

@@ -198,8 +198,10 @@ def _ingress(ctx: Context, item: Item, classes: dict[str, GatewaySpec], publishe
     dns = gateway.dns
     exposure = item.annotation(EXPOSURE) or dns.exposure
     where = {"resource": ref_of(item), "file": item.path}
-    if exposure not in ("public", "lan") or (exposure == "lan" and dns.lan_address is None) or (
-        exposure == "public" and dns.target is None
+    if (
+        exposure not in ("public", "lan")
+        or (exposure == "lan" and dns.lan_address is None)
+        or (exposure == "public" and dns.target is None)
     ):
         ctx.report(
             r.error(

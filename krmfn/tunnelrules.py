@@ -123,11 +123,11 @@ def hostname_problem(host: Any) -> str | None:
     if "://" in bare:
         return f"`hostname` must not have a scheme: {host!r}"
     if ":" in bare:
-        return f"`hostname` must not have a port: {host!r} (cloudflared: \"Hostname cannot contain a port\")"
+        return f'`hostname` must not have a port: {host!r} (cloudflared: "Hostname cannot contain a port")'
     if "/" in bare:
         return f"`hostname` must not have a path: {host!r} (use the rule's `path` for that)"
     if bare.rfind("*") > 0 or (bare.startswith("*") and bare not in ("*",) and not bare.startswith("*.")):
-        return f"`hostname` may use `*` only as its whole first label, e.g. \"*.example.com\": {host!r}"
+        return f'`hostname` may use `*` only as its whole first label, e.g. "*.example.com": {host!r}'
     return None
 
 

@@ -23,7 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-FLUX_VARIABLES = {"SECRET_DOMAIN": "example.com", "SECRET_DOMAIN_TWO": "example.org", "SECRET_DOMAIN_THREE": "example.net"}
+FLUX_VARIABLES = {
+    "SECRET_DOMAIN": "example.com",
+    "SECRET_DOMAIN_TWO": "example.org",
+    "SECRET_DOMAIN_THREE": "example.net",
+}
 
 
 def flux_substitute(text: str, variables: dict[str, str] | None = None) -> str:

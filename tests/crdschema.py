@@ -56,9 +56,7 @@ class ValidationReport:
 
     def describe(self) -> str:
         """One human-readable line (plus error lines) for assertion messages."""
-        head = (
-            f"#{self.index} {self.api_version} {self.kind} {self.name!r}: {self.status}"
-        )
+        head = f"#{self.index} {self.api_version} {self.kind} {self.name!r}: {self.status}"
         return "\n".join([head, *(f"    {error}" for error in self.errors)])
 
 
@@ -67,11 +65,7 @@ def _missing_dependencies() -> list[str]:
     manifest = json.loads((SCHEMAS_DIR / "package.json").read_text(encoding="utf-8"))
     dependencies = cast("dict[str, str]", manifest.get("dependencies", {}))
     node_modules = SCHEMAS_DIR / "node_modules"
-    return [
-        name
-        for name in dependencies
-        if not (node_modules / name / "package.json").is_file()
-    ]
+    return [name for name in dependencies if not (node_modules / name / "package.json").is_file()]
 
 
 def _node_executable() -> str | None:
@@ -81,10 +75,7 @@ def _node_executable() -> str | None:
 def unavailable_reason() -> str | None:
     """Explain why schema validation cannot run, or return None if it can."""
     if _node_executable() is None:
-        return (
-            "schema validation needs Node.js, but `node` is not on PATH: "
-            f"install it, then {INSTALL_HINT}"
-        )
+        return f"schema validation needs Node.js, but `node` is not on PATH: install it, then {INSTALL_HINT}"
     missing = _missing_dependencies()
     if missing:
         return (
@@ -129,16 +120,10 @@ def _parse_report(line: str) -> ValidationReport:
         record.get("status"),
         record.get("errors"),
     )
-    if (
-        not isinstance(index, int)
-        or not isinstance(status, str)
-        or status not in _STATUSES
-    ):
+    if not isinstance(index, int) or not isinstance(status, str) or status not in _STATUSES:
         msg = f"validator printed an unexpected record: {line!r}"
         raise SchemaValidatorError(msg)
-    if not isinstance(errors, list) or not all(
-        isinstance(error, str) for error in errors
-    ):
+    if not isinstance(errors, list) or not all(isinstance(error, str) for error in errors):
         msg = f"validator printed malformed errors: {line!r}"
         raise SchemaValidatorError(msg)
     return ValidationReport(
@@ -191,9 +176,7 @@ def validate_manifests(
         stderr = completed.stderr.strip()
         msg = f"validate.mjs exited with {completed.returncode}: {stderr}"
         raise SchemaValidatorError(msg)
-    return [
-        _parse_report(line) for line in completed.stdout.splitlines() if line.strip()
-    ]
+    return [_parse_report(line) for line in completed.stdout.splitlines() if line.strip()]
 
 
 def format_reports(reports: Iterable[ValidationReport]) -> str:
@@ -220,15 +203,8 @@ def assert_manifests_valid(
         substitutions=substitutions,
         allow_unknown_fields=allow_unknown_fields,
     )
-    failed = [
-        r
-        for r in reports
-        if not r.ok or (not allow_unknown_kinds and r.status == "unknown-kind")
-    ]
+    failed = [r for r in reports if not r.ok or (not allow_unknown_kinds and r.status == "unknown-kind")]
     if failed:
-        msg = (
-            f"{len(failed)} of {len(reports)} manifest(s) failed schema validation:\n"
-            f"{format_reports(failed)}"
-        )
+        msg = f"{len(failed)} of {len(reports)} manifest(s) failed schema validation:\n{format_reports(failed)}"
         raise AssertionError(msg)
     return reports

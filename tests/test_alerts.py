@@ -43,8 +43,19 @@ def thresholds(config: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("160h", 576000), ("2160h", 7776000), ("1h30m", 5400), ("90m", 5400), ("1.5h", 5400), ("300ms", 0.3),
-     ("10s", 10), ("1h0m0s", 3600), ("2us", 2e-6), ("2µs", 2e-6), ("5ns", 5e-9)],
+    [
+        ("160h", 576000),
+        ("2160h", 7776000),
+        ("1h30m", 5400),
+        ("90m", 5400),
+        ("1.5h", 5400),
+        ("300ms", 0.3),
+        ("10s", 10),
+        ("1h0m0s", 3600),
+        ("2us", 2e-6),
+        ("2µs", 2e-6),
+        ("5ns", 5e-9),
+    ],
 )
 def test_go_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
@@ -56,7 +67,9 @@ def test_not_go_durations(text: str) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(192000, "53h20m"), (2592000, "720h"), (90, "1m30s"), (0, "0s"), (5, "5s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(192000, "53h20m"), (2592000, "720h"), (90, "1m30s"), (0, "0s"), (5, "5s")]
+)
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
@@ -100,7 +113,9 @@ def test_shortlived_160h_certificates_get_hours() -> None:
 
 
 def test_shorter_renew_before_wins_over_a_third() -> None:
-    config = ALERTS.replace("nameSuffix: production\n", "nameSuffix: production\n    duration: 2160h\n    renewBefore: 360h\n")
+    config = ALERTS.replace(
+        "nameSuffix: production\n", "nameSuffix: production\n    duration: 2160h\n    renewBefore: 360h\n"
+    )
     assert thresholds(config) == ["1296000", "1296000"]
     longer = config.replace("renewBefore: 360h", "renewBefore: 1000h")
     assert thresholds(longer) == ["2592000", "2592000"]

@@ -289,9 +289,7 @@ def test_gateway_listener_with_string_port_fails() -> None:
 
 def test_gateway_hostname_placeholder_needs_substitution() -> None:
     """Gateway API hostname patterns reject a literal ${SECRET_DOMAIN}."""
-    assert_invalid(
-        only(validate(gateway())), "/spec/listeners/0/hostname: must match pattern"
-    )
+    assert_invalid(only(validate(gateway())), "/spec/listeners/0/hostname: must match pattern")
     assert_ok(only(validate(gateway(), substitutions=DOMAIN)))
 
 
@@ -307,9 +305,7 @@ def test_http_route_and_reference_grant_pass(api_version: str) -> None:
         "metadata": {"name": "app", "namespace": "default"},
         "spec": {
             "hostnames": ["app.${SECRET_DOMAIN}"],
-            "parentRefs": [
-                {"name": "external", "namespace": "network", "sectionName": "https"}
-            ],
+            "parentRefs": [{"name": "external", "namespace": "network", "sectionName": "https"}],
             "rules": [
                 {
                     "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
@@ -463,11 +459,7 @@ def test_core_kinds_are_validated() -> None:
             "selector": {"matchLabels": {"app": "app"}},
             "template": {
                 "metadata": {"labels": {"app": "app"}},
-                "spec": {
-                    "containers": [
-                        {"name": "app", "image": "ghcr.io/example/app:1.0.0"}
-                    ]
-                },
+                "spec": {"containers": [{"name": "app", "image": "ghcr.io/example/app:1.0.0"}]},
             },
         },
     }
@@ -561,9 +553,7 @@ def test_assert_manifests_valid_lists_failures() -> None:
     bad = certificate()
     del bad["spec"]["issuerRef"]
     require_harness()
-    with pytest.raises(
-        AssertionError, match=r"(?s)1 of 2 manifest\(s\).*'wildcard': invalid"
-    ):
+    with pytest.raises(AssertionError, match=r"(?s)1 of 2 manifest\(s\).*'wildcard': invalid"):
         assert_manifests_valid(to_yaml(certificate(), bad))
 
 

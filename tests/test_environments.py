@@ -41,7 +41,11 @@ def render(env: str, tmp_path: Path) -> str:
         ["kubectl", "kustomize", "--enable-alpha-plugins", str(EXAMPLE / "overlays" / env)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PATH": f"{SHIM}{os.pathsep}{os.environ['PATH']}", "KRMFN_DOCKER_LOG": str(tmp_path / "log")},
+        env={
+            **os.environ,
+            "PATH": f"{SHIM}{os.pathsep}{os.environ['PATH']}",
+            "KRMFN_DOCKER_LOG": str(tmp_path / "log"),
+        },
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -58,7 +62,9 @@ def one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 def admits(policy: dict[str, Any], host: str) -> bool:
     env = celpy.Environment()
     obj = json_to_cel({"kind": "HTTPRoute", "spec": {"hostnames": [host]}})
-    return all(bool(env.program(env.compile(v["expression"])).evaluate({"object": obj})) for v in policy["spec"]["validations"])
+    return all(
+        bool(env.program(env.compile(v["expression"])).evaluate({"object": obj})) for v in policy["spec"]["validations"]
+    )
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
@@ -77,7 +83,12 @@ def test_overlay_holds_only_its_own_domain(env: str, tmp_path: Path) -> None:
     out = render(env, tmp_path)
     docs = list(yaml.safe_load_all(out))
     assert sorted(d["kind"] for d in docs) == [
-        "Certificate", "ClusterIssuer", "Gateway", "HelmRelease", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        "Certificate",
+        "ClusterIssuer",
+        "Gateway",
+        "HelmRelease",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ]
     cert = one(docs, "Certificate")
     assert cert["metadata"]["name"] == base

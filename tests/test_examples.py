@@ -154,7 +154,11 @@ def test_example_output_validates_against_the_crd_schemas(name: str) -> None:
     example = EXAMPLES / name
     if (example / "expected-exit-code").exists():
         pytest.skip("a failing example renders nothing")
-    files = [example / "expected.yaml"] if (example / "expected.yaml").exists() else sorted((example / "expected").rglob("*.yaml"))
+    files = (
+        [example / "expected.yaml"]
+        if (example / "expected.yaml").exists()
+        else sorted((example / "expected").rglob("*.yaml"))
+    )
     # A SOPS file is decrypted by Flux before it is applied; its encrypted form is no manifest.
     docs = [flux_substitute(f.read_text()) for f in files if f.name != "Kptfile" and not f.name.endswith(".sops.yaml")]
     assert docs

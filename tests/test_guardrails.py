@@ -115,14 +115,18 @@ def engine(request: pytest.FixtureRequest) -> tuple[Expansion, Any]:
 
 @pytest.mark.parametrize("host", ALLOWED)
 @pytest.mark.parametrize("kind", ["HTTPRoute", "GRPCRoute"])
-def test_route_hostnames_under_a_managed_domain_are_admitted(engine: tuple[Expansion, Any], host: str, kind: str) -> None:
+def test_route_hostnames_under_a_managed_domain_are_admitted(
+    engine: tuple[Expansion, Any], host: str, kind: str
+) -> None:
     exp, admits = engine
     assert admits(exp, route([host], kind))
 
 
 @pytest.mark.parametrize("host", DENIED)
 @pytest.mark.parametrize("kind", ["HTTPRoute", "GRPCRoute"])
-def test_route_hostnames_outside_the_managed_domains_are_denied(engine: tuple[Expansion, Any], host: str, kind: str) -> None:
+def test_route_hostnames_outside_the_managed_domains_are_denied(
+    engine: tuple[Expansion, Any], host: str, kind: str
+) -> None:
     exp, admits = engine
     assert not admits(exp, route([host], kind))
     assert not admits(exp, route(["echo.example.com", host], kind)), "one bad name among good ones"
@@ -194,7 +198,11 @@ def test_binding_action_and_excluded_namespaces(action: str) -> None:
         "matchResources": {
             "namespaceSelector": {
                 "matchExpressions": [
-                    {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "flux-system"]}
+                    {
+                        "key": "kubernetes.io/metadata.name",
+                        "operator": "NotIn",
+                        "values": ["kube-system", "flux-system"],
+                    }
                 ]
             }
         },

@@ -82,7 +82,12 @@ CASES = [
     pytest.param("a: '1'\n", {"a": 1}, "a: 1\n", id="string-to-int"),
     pytest.param("- a\n- b\n", ["b"], "- b\n", id="root-sequence"),
     pytest.param("k: |\n    a\n    b\n", {"k": "a\nc\n"}, "k: |\n    a\n    c\n", id="block-keeps-its-indentation"),
-    pytest.param("l:\n- a\n# about b\n- b\n", {"l": ["a", "x", "b"]}, "l:\n- a\n- x\n# about b\n- b\n", id="insert-above-a-comment"),
+    pytest.param(
+        "l:\n- a\n# about b\n- b\n",
+        {"l": ["a", "x", "b"]},
+        "l:\n- a\n- x\n# about b\n- b\n",
+        id="insert-above-a-comment",
+    ),
     pytest.param("l:\n- a\n# about b\n- b\n- c\n", {"l": ["a", "c"]}, "l:\n- a\n- c\n", id="delete-takes-its-comment"),
 ]
 
@@ -113,7 +118,10 @@ def test_alias_items_are_rewritten_whole_when_an_edit_would_change_both_uses() -
 
 def test_edits_away_from_anchors_keep_the_anchors_and_comments() -> None:
     text = "metadata:\n  annotations:\n    target: &h external.${D} # c\nspec:\n  host: *h\n  refs:\n  - a\n"
-    new = {"metadata": {"annotations": {"target": "external.${D}"}}, "spec": {"host": "external.${D}", "refs": ["a", "b"]}}
+    new = {
+        "metadata": {"annotations": {"target": "external.${D}"}},
+        "spec": {"host": "external.${D}", "refs": ["a", "b"]},
+    }
     assert update_text(text, new) == text.replace("  - a\n", "  - a\n  - b\n")
 
 
