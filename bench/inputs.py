@@ -1,6 +1,6 @@
 """Realistic inputs at scale: a ResourceList of N items of which about 1% are managed.
 
-Shared by ``bench/run.py`` (timings) and ``tests/test_scale_proxy.py`` (the cheap CI proxy
+Shared by ``bench/run.py`` (timings) and ``tests/krm/test_scale_proxy.py`` (the cheap CI proxy
 that counts parses). Unmanaged items look like what a GitOps repository holds: Deployments,
 Services and ConfigMaps with comments, quoting, flow maps, block scalars and unicode, about
 1.2 KB each. Managed items are what the function must read: the Certificates it owns

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from krmfn import __version__
-from krmfn import results as r
 from krmfn.errors import ConfigError, InputError, KrmfnError
-from krmfn.results import ResourceRef, Result
+from krmfn.krm import results as r
+from krmfn.krm.results import ResourceRef, Result
 
 DESCRIPTION = """\
 Expand a MultiDomain resource (krmfn.dev/v1alpha1) into cert-manager Certificates and keep
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
 def _print_schema(out: IO[str]) -> int:
     import json
 
-    from krmfn.config import json_schema
+    from krmfn.api.config import json_schema
 
     out.write(json.dumps(json_schema(), indent=2) + "\n")
     return 0
@@ -90,7 +90,7 @@ def _print_schema(out: IO[str]) -> int:
 
 def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
     """The whole function on bytes: (output text, exit code). Reports to stderr."""
-    from krmfn import resourcelist
+    from krmfn.krm import resourcelist
 
     try:
         inp = resourcelist.read(resourcelist.decode(data))
@@ -130,8 +130,8 @@ def report(data: bytes, config_file: str | None, command: str, as_json: bool = F
     import json
 
     from krmfn import plan as planning
-    from krmfn import resourcelist
     from krmfn.expand import expand
+    from krmfn.krm import resourcelist
 
     try:
         inp = resourcelist.read(resourcelist.decode(data))
@@ -155,8 +155,8 @@ def report(data: bytes, config_file: str | None, command: str, as_json: bool = F
 
 def _load(inp: Any, config_file: str | None) -> Any:
     """(Config, config item), or the error results that explain why there is none."""
-    from krmfn.config import is_multidomain, load_config
-    from krmfn.item import Item
+    from krmfn.api.config import is_multidomain, load_config
+    from krmfn.krm.item import Item
 
     items = list(inp.items)
     config_item: Item | None = None
@@ -190,8 +190,8 @@ def _load(inp: Any, config_file: str | None) -> Any:
 
 
 def _read_config_file(path: str) -> Any:
-    from krmfn import resourcelist
-    from krmfn.item import Item
+    from krmfn.krm import resourcelist
+    from krmfn.krm.item import Item
 
     try:
         with open(path, "rb") as handle:
@@ -236,7 +236,7 @@ def _fail_unreadable(message: str, config_file: str | None) -> tuple[str, int]:
     _to_stderr([result])
     if config_file is not None:
         return "", 1
-    from krmfn.yamltext import dump
+    from krmfn.krm.yamltext import dump
 
     text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nresults:\n" + dump([result.to_data()])
     return text, 1

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn import results as r
-from krmfn.config import Config
-from krmfn.item import Item
-from krmfn.results import ResourceRef, Result
+from krmfn.api.config import Config
+from krmfn.krm import results as r
+from krmfn.krm.item import Item
+from krmfn.krm.results import ResourceRef, Result
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 - :class:`InputError` — the bytes on stdin (or a ``--config`` file) cannot be read as the
   input they must be: not UTF-8, not YAML, not a mapping, a ResourceList of the wrong
-  apiVersion. Raised by :mod:`krmfn.resourcelist` and :mod:`krmfn.yamltext`.
+  apiVersion. Raised by :mod:`krmfn.krm.resourcelist` and :mod:`krmfn.krm.yamltext`.
 - :class:`ConfigError` — the ``MultiDomain`` config is invalid. Carries every problem at
-  once, each with its field path. Raised by :mod:`krmfn.config`.
+  once, each with its field path. Raised by :mod:`krmfn.api.config`.
 - :class:`EditError` — a textual edit did not read back as the data it was meant to write;
-  a bug in :mod:`krmfn.yamledit`, reported rather than written out.
+  a bug in :mod:`krmfn.krm.yamledit`, reported rather than written out.
 
 At the edge (:mod:`krmfn.cli`) each becomes one or more ``severity: error`` results; any
 other exception is a bug and becomes a single error result that says so.

@@ -11,7 +11,8 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from krmfn import (
+from krmfn.api.config import Config, is_multidomain
+from krmfn.concerns import (
     alerts,
     certificates,
     dnsrecords,
@@ -25,12 +26,11 @@ from krmfn import (
     tunnel,
     variables,
 )
-from krmfn import results as r
-from krmfn.config import Config, is_multidomain
 from krmfn.context import Context
-from krmfn.item import Item
+from krmfn.krm import results as r
+from krmfn.krm.item import Item
+from krmfn.krm.results import Result
 from krmfn.ownership import is_owned, owner_value, reconcile
-from krmfn.results import Result
 
 #: The concerns, in the order they run. Each reads and changes the context.
 CONCERNS: tuple[Callable[[Context], None], ...] = (

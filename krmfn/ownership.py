@@ -12,11 +12,11 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn import results as r
-from krmfn.config import Config
+from krmfn.api.config import Config
 from krmfn.context import Generated, _identity, ref_of
-from krmfn.item import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, Item, is_orchestrator_annotation
-from krmfn.results import ResourceRef, Result
+from krmfn.krm import results as r
+from krmfn.krm.item import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, Item, is_orchestrator_annotation
+from krmfn.krm.results import ResourceRef, Result
 
 OWNER_ANNOTATION = "krmfn.dev/owned-by"
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn.certificates import certificate_name, dns_names, secret_name
-from krmfn.config import Config, Domain
+from krmfn.api.config import Config, Domain
+from krmfn.concerns.certificates import certificate_name, dns_names, secret_name
 from krmfn.expand import Expansion
-from krmfn.item import Item
+from krmfn.krm.item import Item
 
 
 @dataclass

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from krmfn import resourcelist
+from krmfn.api.config import load_config
 from krmfn.cli import run
-from krmfn.config import load_config
 from krmfn.expand import Expansion, expand
-from krmfn.item import Item
-from krmfn.yamltext import load
+from krmfn.krm import resourcelist
+from krmfn.krm.item import Item
+from krmfn.krm.yamltext import load
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -10,7 +10,7 @@ import pytest
 from conftest import resource_list, run_cli, run_text
 
 from krmfn import cli
-from krmfn.resourcelist import read
+from krmfn.krm.resourcelist import read
 
 CONFIG = """\
 apiVersion: krmfn.dev/v1alpha1

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from conftest import by_kind, expand_yaml, items_of, messages
 
-from krmfn.config import load_config
+from krmfn.api.config import load_config
 from krmfn.expand import expand
-from krmfn.item import Item
-from krmfn.resourcelist import read, write
-from krmfn.yamltext import load
+from krmfn.krm.item import Item
+from krmfn.krm.resourcelist import read, write
+from krmfn.krm.yamltext import load
 
 TWO = """\
 apiVersion: krmfn.dev/v1alpha1

@@ -1,0 +1,633 @@
+"""The ``krmfn.dev/v1alpha1`` ``MultiDomain`` API: models, validation and defaults.
+
+:func:`load_config` turns the function config (plain data) into a :class:`Config`:
+the validated model plus each domain resolved with its defaults. Every problem is reported
+at once, each with its field path (``spec.domains[1].name``), as a
+:class:`~krmfn.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from krmfn.api.names import DomainName, parse_domain
+from krmfn.errors import ConfigError, Problem
+
+API_VERSION = "krmfn.dev/v1alpha1"
+KIND = "MultiDomain"
+
+_K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+K8sName = Annotated[str, Field(pattern=_K8S_NAME, max_length=253)]
+Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+
+
+#: The provider blocks of cert-manager's `ACMEChallengeSolverDNS01` (pkg/apis/acme/v1/types_issuer.go).
+DNS01_PROVIDERS = (
+    "acmeDNS",
+    "akamai",
+    "azureDNS",
+    "cloudDNS",
+    "cloudflare",
+    "digitalocean",
+    "rfc2136",
+    "route53",
+    "webhook",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class DomainSpec(_Model):
+    """One DNS zone served by the cluster."""
+
+    name: str = Field(description="An FQDN, a Flux variable `${VAR}`, or labels and a variable `dev.${VAR}`.")
+    primary: bool | None = Field(None, description="At most one; default: the first domain.")
+    wildcard: bool = Field(True, description="Add `*.<name>` to the certificate.")
+    extra_dns_names: list[str] = Field(
+        default_factory=list,
+        alias="extraDNSNames",
+        description="More names on this domain's certificate, e.g. `*.lab.example.org`.",
+    )
+    gateways: list[str] | None = Field(None, description="Names in `spec.gateways`; default: all of them.")
+    tunnel: bool | None = Field(None, description="Route through the tunnel; default: true when `spec.tunnel` is set.")
+    split_horizon: bool | None = Field(
+        None,
+        alias="splitHorizon",
+        description="Serve on split-horizon DNS; default: true when `spec.splitHorizon` is set.",
+    )
+    issuer: str | None = Field(None, description="Issuer name; default: `spec.certificates.issuerRef.name`.")
+    solver: int | str | None = Field(
+        None,
+        description="The issuer's DNS-01 solver for this zone: an index into `spec.acme.solvers` or a provider key "
+        "such as `route53`; default: the solver already listing the zone, else the primary zone's, else the only one.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _valid_domain(cls, value: str) -> str:
+        return parse_domain(value).text
+
+    @field_validator("solver", mode="before")
+    @classmethod
+    def _valid_solver(cls, value: Any) -> Any:
+        index = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        if value is None or index or value in DNS01_PROVIDERS:
+            return value
+        choices = ", ".join(DNS01_PROVIDERS)
+        raise ValueError(f"must be an index into the issuer's `spec.acme.solvers` or one of {choices}; got {value!r}")
+
+
+class IssuerRef(_Model):
+    name: K8sName
+    kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    group: str = "cert-manager.io"
+
+
+class PrivateKey(_Model):
+    algorithm: Literal["RSA", "ECDSA", "Ed25519"] | None = None
+    size: int | None = Field(None, ge=0)
+    encoding: Literal["PKCS1", "PKCS8"] | None = None
+    rotation_policy: Literal["Never", "Always"] | None = Field(None, alias="rotationPolicy")
+
+
+class SecretTemplate(_Model):
+    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class CertificatesSpec(_Model):
+    """How each domain's cert-manager Certificate is written."""
+
+    namespace: Namespace | None = Field(None, description="Default: the namespace of the first gateway.")
+    issuer_ref: IssuerRef | None = Field(None, alias="issuerRef")
+    name_suffix: str | None = Field(
+        None,
+        alias="nameSuffix",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Certificate `<base>-<suffix>`, Secret `<base>-<suffix>-tls`.",
+    )
+    duration: str | None = Field(None, pattern=_DURATION)
+    renew_before: str | None = Field(None, alias="renewBefore", pattern=_DURATION)
+    private_key: PrivateKey | None = Field(None, alias="privateKey")
+    usages: list[str] | None = None
+    secret_template: SecretTemplate | None = Field(None, alias="secretTemplate")
+    revision_history_limit: int | None = Field(None, alias="revisionHistoryLimit", ge=1)
+
+
+class AcmeSpec(_Model):
+    """An ACME ClusterIssuer to generate when the input has none of that name."""
+
+    server: str = Field("production", description="`production`, `staging` or an https URL.")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    profile: str | None = None
+    solver: dict[str, Any] = Field(
+        description="One cert-manager `dns01` block, e.g. `{cloudflare: {apiTokenSecretRef: {...}}}`, passed through."
+    )
+
+    @field_validator("solver")
+    @classmethod
+    def _one_provider(cls, value: dict[str, Any]) -> dict[str, Any]:
+        providers = [k for k in value if k in DNS01_PROVIDERS]
+        unknown = [k for k in value if k not in DNS01_PROVIDERS and k != "cnameStrategy"]
+        choices = ", ".join(DNS01_PROVIDERS)
+        if unknown:
+            raise ValueError(f"must hold a DNS-01 provider ({choices}) and `cnameStrategy` only; not {unknown[0]!r}")
+        if len(providers) != 1:
+            raise ValueError(f"must hold exactly one DNS-01 provider ({choices}); it has {len(providers)}")
+        return value
+
+    @field_validator("server")
+    @classmethod
+    def _valid_server(cls, value: str) -> str:
+        if value not in ("production", "staging") and not value.startswith("https://"):
+            raise ValueError(f"must be `production`, `staging` or an https URL, not {value!r}")
+        return value
+
+
+class IssuerSpec(_Model):
+    name: K8sName
+    acme: AcmeSpec | None = None
+
+
+_IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+
+
+class GatewayDNS(_Model):
+    """DNS records for the hostnames of routes (or Ingresses) attached to a gateway."""
+
+    target: str | None = Field(
+        None, description="Record target, `{domain}` expanded, e.g. `external.{domain}`; required for a Gateway."
+    )
+    type: Literal["CNAME", "A"] = "CNAME"
+    ttl: int | None = Field(None, ge=1, description="`recordTTL` of generated DNSEndpoints (1: automatic).")
+    proxied: bool | None = Field(
+        None, description="Cloudflare proxy for generated records; unset: `--cloudflare-proxied` decides."
+    )
+    exposure: Literal["public", "lan"] = Field(
+        "public", description="IngressClass only: exposure of hosts whose Ingress has no `krmfn.dev/exposure`."
+    )
+    lan_address: str | None = Field(
+        None, alias="lanAddress", pattern=_IPV4, description="IngressClass only: the IPv4 address of `lan` hosts."
+    )
+
+
+class GatewaySpec(_Model):
+    """A Gateway whose listener serves every attached domain, or an Ingress class standing in for one."""
+
+    name: K8sName
+    kind: Literal["Gateway", "IngressClass"] = "Gateway"
+    namespace: Namespace | None = Field(None, description="Required for a Gateway; an IngressClass has none.")
+    listener: str = Field("https", pattern=_K8S_NAME)
+    mode: Literal["shared", "perDomain"] = Field(
+        "shared", description="`shared`: one listener lists every Secret; `perDomain`: one listener pair per domain."
+    )
+    dns: GatewayDNS | None = None
+
+
+class ExternalDNSSpec(_Model):
+    """One external-dns installation whose domain filters must let every (or its) zone through."""
+
+    kind: Literal["HelmRelease", "Deployment", "Application"]
+    name: K8sName
+    namespace: Namespace | None = None
+    domains: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The zones this installation filters for (names from `spec.domains`); default: every domain.",
+    )
+    container: str | None = Field(
+        None, description="Deployment only: the external-dns container; default: `external-dns`, or the only container."
+    )
+    exclude_domains: list[str] | None = Field(
+        None, alias="excludeDomains", description="`excludeDomains` / `--exclude-domains=`."
+    )
+    txt_owner_id: str | None = Field(
+        None, alias="txtOwnerId", min_length=1, description="`txtOwnerId` / `--txt-owner-id=`."
+    )
+    txt_prefix: str | None = Field(None, alias="txtPrefix", min_length=1, description="`txtPrefix` / `--txt-prefix=`.")
+    policy: Literal["sync", "upsert-only", "create-only"] | None = Field(None, description="`policy` / `--policy=`.")
+    sources: list[str] | None = Field(None, min_length=1, description="`sources` / one `--source=` each.")
+
+
+class TunnelSpec(_Model):
+    """The cloudflared configuration whose ingress rules route every tunnel domain (SPEC §7)."""
+
+    kind: Literal["HelmRelease", "ConfigMap"] = Field(
+        description="`HelmRelease`: a bjw-s app-template release; `ConfigMap`: a plain ConfigMap."
+    )
+    name: K8sName
+    namespace: Namespace | None = None
+    service: str = Field(
+        description="Where the managed rules send traffic, e.g. `https://envoy-external.network.svc.cluster.local:443`."
+    )
+    origin_request: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="originRequest",
+        description="`originRequest` of each managed rule; `originServerName` is added per domain.",
+    )
+    config_map: str = Field(
+        "config",
+        alias="configMap",
+        pattern=r"^[-._a-zA-Z0-9]+$",
+        description="HelmRelease only: the app-template entry `values.configMaps.<configMap>`.",
+    )
+    key: str = Field(
+        "config.yaml", pattern=r"^[-._a-zA-Z0-9]+$", description="The `data` key holding cloudflared's `config.yaml`."
+    )
+    catch_all: str = Field(
+        "http_status:404", alias="catchAll", description="`service` of the last rule, when the config has no catch-all."
+    )
+    gateway: str | None = Field(
+        None,
+        description="The `spec.gateways` entry the service reaches; default: the one named like the service's host.",
+    )
+
+    @field_validator("service", "catch_all")
+    @classmethod
+    def _valid_service(cls, value: str) -> str:
+        from krmfn.concerns.tunnelrules import service_problem
+
+        problem = service_problem(value)
+        if problem:
+            raise ValueError(problem.replace("must have a `service`", "must not be empty"))
+        return value
+
+    @field_validator("origin_request")
+    @classmethod
+    def _no_fixed_sni(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "originServerName" in value:
+            raise ValueError(
+                "must not set `originServerName`: each domain's rules get their own (the gateway's DNS target), "
+                "so that a secondary domain is not sent with the primary's SNI"
+            )
+        return value
+
+
+class SplitHorizonSpec(_Model):
+    """The k8s_gateway HelmRelease whose `values.domain` lists every split-horizon zone."""
+
+    kind: Literal["HelmRelease"] = "HelmRelease"
+    name: K8sName
+    namespace: Namespace | None = None
+
+
+class SyncWavesSpec(_Model):
+    """Argo CD sync waves stamped on every generated resource, by kind (off unless set)."""
+
+    waves: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Wave per kind, over the defaults (Secret -1; issuers, Certificate 0; ReferenceGrant 1; "
+        "routes, DNSEndpoint 3; see docs/sync-waves.md); `null` leaves a kind without a wave.",
+    )
+
+    @field_validator("waves")
+    @classmethod
+    def _kinds(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        for kind in value:
+            if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", kind):
+                raise ValueError(f"keys must be resource kinds such as `Certificate`; {kind!r} is not one")
+        return value
+
+
+class GuardrailsSpec(_Model):
+    """An admission policy that rejects route and Ingress hostnames outside the managed domains."""
+
+    engine: Literal["ValidatingAdmissionPolicy", "Kyverno"] = Field(
+        "ValidatingAdmissionPolicy",
+        description="`ValidatingAdmissionPolicy` (Kubernetes 1.30+) or a Kyverno `ClusterPolicy`.",
+    )
+    action: Literal["Deny", "Warn", "Audit"] = Field(
+        "Deny", description="What a violation does: `Deny`, `Warn` (ValidatingAdmissionPolicy only) or `Audit`."
+    )
+    exclude_namespaces: list[Namespace] = Field(
+        default_factory=list, alias="excludeNamespaces", description="Namespaces whose routes are not checked."
+    )
+
+    @model_validator(mode="after")
+    def _kyverno_cannot_warn(self) -> GuardrailsSpec:
+        if self.engine == "Kyverno" and self.action == "Warn":
+            raise ValueError(
+                "`action: Warn` needs `engine: ValidatingAdmissionPolicy`; Kyverno has `Deny` and `Audit` only"
+            )
+        return self
+
+
+class ExpiryAlertsSpec(_Model):
+    """A PrometheusRule that fires when a managed certificate is close to expiry."""
+
+    threshold: str | None = Field(
+        None,
+        pattern=_DURATION,
+        description="Remaining lifetime that fires the alert, a Go duration such as `48h`; "
+        "default: one third of the Certificate's `duration` (90 days when unset), or `renewBefore` if shorter.",
+    )
+    for_: str = Field(
+        "1h",
+        alias="for",
+        pattern=r"^([0-9]+(ms|s|m|h|d|w|y))+$",
+        description="The alert's `for`, a Prometheus duration.",
+    )
+    severity: str = Field("warning", min_length=1, description="The alert's `severity` label.")
+    namespace: Namespace | None = Field(
+        None, description="Namespace of the PrometheusRule; default: the Certificates'."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of the PrometheusRule, e.g. the one Prometheus' `ruleSelector` wants."
+    )
+
+
+class Spec(_Model):
+    domains: list[DomainSpec] = Field(min_length=1)
+    certificates: CertificatesSpec = Field(default_factory=CertificatesSpec)
+    issuers: list[IssuerSpec] = Field(default_factory=list)
+    gateways: list[GatewaySpec] = Field(default_factory=list)
+    external_dns: list[ExternalDNSSpec] = Field(default_factory=list, alias="externalDNS")
+    tunnel: TunnelSpec | None = None
+    split_horizon: SplitHorizonSpec | None = Field(None, alias="splitHorizon")
+    external_dns_annotation_prefix: str = Field(
+        "external-dns.alpha.kubernetes.io/",
+        alias="externalDNSAnnotationPrefix",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/$",
+        description="external-dns's `--annotation-prefix`; `external-dns.kubernetes.io/` from external-dns v0.22.",
+    )
+    reference_grant_version: Literal["v1beta1", "v1"] = Field(
+        "v1beta1", alias="referenceGrantVersion", description="ReferenceGrant API version; `v1` from Gateway API v1.5."
+    )
+    sync_waves: SyncWavesSpec | None = Field(None, alias="syncWaves", description="Argo CD sync waves; off when unset.")
+    guardrails: GuardrailsSpec | None = Field(None, description="Hostname admission policy; off when unset.")
+    expiry_alerts: ExpiryAlertsSpec | None = Field(
+        None, alias="expiryAlerts", description="Certificate expiry PrometheusRule; off when unset."
+    )
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: K8sName
+    namespace: Namespace | None = None
+
+
+class MultiDomain(_Model):
+    """The function config: one resource listing every domain the cluster serves."""
+
+    api_version: Literal["krmfn.dev/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["MultiDomain"]
+    metadata: Metadata
+    spec: Spec
+
+
+# --- resolved view -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A domain with every default applied."""
+
+    index: int
+    name: DomainName
+    primary: bool
+    wildcard: bool
+    extra_dns_names: tuple[str, ...]
+    gateways: tuple[str, ...]
+    tunnel: bool
+    split_horizon: bool
+    issuer: str
+
+    @property
+    def field(self) -> str:
+        return f"spec.domains[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated MultiDomain and its resolved domains (primary first, then config order)."""
+
+    model: MultiDomain
+    domains: tuple[Domain, ...]
+    issuer_ref: IssuerRef
+    certificate_namespace: str
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+    @property
+    def spec(self) -> Spec:
+        return self.model.spec
+
+
+def load_config(data: Any) -> Config:
+    """Validate the function config; raise ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(".", "the function config must be a mapping (a MultiDomain resource)")])
+    try:
+        model = MultiDomain.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_problem(err) for err in exc.errors()]) from None
+    problems: list[Problem] = []
+    config = _resolve(model, problems)
+    if problems:
+        raise ConfigError(problems)
+    assert config is not None
+    return config
+
+
+def _problem(err: Any) -> Problem:
+    path = _path(err["loc"])
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        return Problem(path, "is not a field of MultiDomain; remove it or check its spelling")
+    if kind == "missing":
+        return Problem(path, "is required")
+    if kind == "literal_error" and path in ("apiVersion", "kind"):
+        expected = API_VERSION if path == "apiVersion" else KIND
+        return Problem(path, f"must be {expected!r}, not {value!r}")
+    message = _must(str(err["msg"]).removeprefix("Value error, "))
+    if kind == "string_pattern_mismatch":
+        return Problem(path, f"must match the pattern `{err['ctx']['pattern']}`; {value!r} does not")
+    if kind not in ("value_error",) and not isinstance(value, dict | list):
+        message = f"{message[0].lower()}{message[1:]}; got {value!r}"
+    return Problem(path, message[0].lower() + message[1:] if message else "is invalid")
+
+
+_SHOULD = re.compile(r"^(?:Input|List|String|Dictionary|Tuple|Set) should ")
+_MAPPING = re.compile(r"a valid dictionary(?: or instance of \w+)?")
+
+
+def _must(message: str) -> str:
+    """pydantic's "Input should be a valid dictionary" in the kpt style: "must be a mapping"."""
+    return _MAPPING.sub("a mapping", _SHOULD.sub("must ", message)).replace(" after validation", "")
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    aliases = {
+        "extra_dns_names": "extraDNSNames",
+        "split_horizon": "splitHorizon",
+        "issuer_ref": "issuerRef",
+        "name_suffix": "nameSuffix",
+        "renew_before": "renewBefore",
+        "private_key": "privateKey",
+        "rotation_policy": "rotationPolicy",
+        "secret_template": "secretTemplate",
+        "revision_history_limit": "revisionHistoryLimit",
+        "external_dns": "externalDNS",
+        "origin_request": "originRequest",
+        "config_map": "configMap",
+        "catch_all": "catchAll",
+        "api_version": "apiVersion",
+        "exclude_domains": "excludeDomains",
+        "txt_owner_id": "txtOwnerId",
+        "txt_prefix": "txtPrefix",
+        "lan_address": "lanAddress",
+        "external_dns_annotation_prefix": "externalDNSAnnotationPrefix",
+        "reference_grant_version": "referenceGrantVersion",
+        "sync_waves": "syncWaves",
+        "exclude_namespaces": "excludeNamespaces",
+        "expiry_alerts": "expiryAlerts",
+        "for_": "for",
+    }
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = aliases.get(str(part), str(part))
+            out += f".{name}" if out else name
+    return out or "."
+
+
+def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
+    spec = model.spec
+    primaries = [i for i, d in enumerate(spec.domains) if d.primary]
+    if len(primaries) > 1:
+        problems.append(
+            Problem(
+                f"spec.domains[{primaries[1]}].primary",
+                f"at most one domain may be primary; spec.domains[{primaries[0]}] already is",
+            )
+        )
+    seen_names: dict[str, int] = {}
+    seen_bases: dict[str, int] = {}
+    gateway_names = [g.name for g in spec.gateways]
+    for i, d in enumerate(spec.domains):
+        name = parse_domain(d.name)
+        if name.text in seen_names:
+            problems.append(
+                Problem(f"spec.domains[{i}].name", f"must not repeat spec.domains[{seen_names[name.text]}]: {d.name!r}")
+            )
+            continue
+        seen_names[name.text] = i
+        if name.base in seen_bases:
+            other = spec.domains[seen_bases[name.base]].name
+            problems.append(
+                Problem(
+                    f"spec.domains[{i}].name",
+                    f"{d.name!r} and {other!r} both derive the resource name {name.base!r}; rename one",
+                )
+            )
+        seen_bases.setdefault(name.base, i)
+        for j, gw in enumerate(d.gateways or []):
+            if gw not in gateway_names:
+                problems.append(
+                    Problem(
+                        f"spec.domains[{i}].gateways[{j}]", f"must name a gateway in `spec.gateways`; {gw!r} is not one"
+                    )
+                )
+        if d.tunnel and spec.tunnel is None:
+            problems.append(Problem(f"spec.domains[{i}].tunnel", "must not be true when `spec.tunnel` is not set"))
+        if d.split_horizon and spec.split_horizon is None:
+            problems.append(
+                Problem(f"spec.domains[{i}].splitHorizon", "must not be true when `spec.splitHorizon` is not set")
+            )
+        for j, extra in enumerate(d.extra_dns_names):
+            bare = extra[2:] if extra.startswith("*.") else extra
+            try:
+                extra_name = parse_domain(bare)
+            except ValueError as exc:
+                problems.append(Problem(f"spec.domains[{i}].extraDNSNames[{j}]", str(exc)))
+                continue
+            if not (extra_name.text == name.text or extra_name.is_under(name)):
+                problems.append(
+                    Problem(
+                        f"spec.domains[{i}].extraDNSNames[{j}]",
+                        f"must be {d.name!r} or a name under it; {extra!r} is not",
+                    )
+                )
+    seen_gateways: set[tuple[str, str | None, str]] = set()
+    for i, g in enumerate(spec.gateways):
+        if (g.kind, g.namespace, g.name) in seen_gateways:
+            where = f"{g.namespace}/{g.name}" if g.namespace else g.name
+            problems.append(Problem(f"spec.gateways[{i}]", f"must not repeat {g.kind} {where}"))
+        seen_gateways.add((g.kind, g.namespace, g.name))
+        problems.extend(_gateway_problems(g, f"spec.gateways[{i}]"))
+    issuer_ref = spec.certificates.issuer_ref
+    if issuer_ref is None:
+        if spec.issuers:
+            issuer_ref = IssuerRef(name=spec.issuers[0].name)
+        else:
+            problems.append(Problem("spec.certificates.issuerRef", "is required when `spec.issuers` is empty"))
+    namespace = spec.certificates.namespace or next((g.namespace for g in spec.gateways if g.namespace), None)
+    if namespace is None:
+        problems.append(Problem("spec.certificates.namespace", "is required when `spec.gateways` is empty"))
+    if problems or issuer_ref is None or namespace is None:
+        return None
+    primary_index = primaries[0] if primaries else 0
+    domains = [
+        Domain(
+            index=i,
+            name=parse_domain(d.name),
+            primary=i == primary_index,
+            wildcard=d.wildcard,
+            extra_dns_names=tuple(d.extra_dns_names),
+            gateways=tuple(d.gateways if d.gateways is not None else gateway_names),
+            tunnel=d.tunnel if d.tunnel is not None else spec.tunnel is not None,
+            split_horizon=d.split_horizon if d.split_horizon is not None else spec.split_horizon is not None,
+            issuer=d.issuer or issuer_ref.name,
+        )
+        for i, d in enumerate(spec.domains)
+    ]
+    domains.sort(key=lambda d: (not d.primary, d.index))
+    return Config(model=model, domains=tuple(domains), issuer_ref=issuer_ref, certificate_namespace=namespace)
+
+
+def _gateway_problems(g: GatewaySpec, where: str) -> list[Problem]:
+    """What a single `spec.gateways[]` entry must satisfy beyond its field types."""
+    out: list[Problem] = []
+    dns = g.dns
+    if g.kind == "Gateway":
+        if g.namespace is None:
+            out.append(Problem(f"{where}.namespace", "is required for a Gateway"))
+        if dns is not None and dns.target is None:
+            out.append(Problem(f"{where}.dns.target", "is required for a Gateway"))
+        if dns is not None and ("exposure" in dns.model_fields_set or dns.lan_address is not None):
+            out.append(Problem(f"{where}.dns", "must not set `exposure` or `lanAddress` (IngressClass only)"))
+    else:
+        if g.namespace is not None:
+            out.append(Problem(f"{where}.namespace", "must not be set for an IngressClass (it is cluster-scoped)"))
+        if "listener" in g.model_fields_set or g.mode != "shared":
+            out.append(Problem(where, "must not set `listener` or `mode` for an IngressClass (only a Gateway)"))
+        if dns is not None and dns.exposure == "public" and dns.target is None:
+            out.append(Problem(f"{where}.dns.target", "is required when `exposure` is `public`"))
+        if dns is not None and dns.exposure == "lan" and dns.lan_address is None:
+            out.append(Problem(f"{where}.dns.lanAddress", "is required when `exposure` is `lan`"))
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of MultiDomain, as published in ``functions.yaml``."""
+    schema = MultiDomain.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "MultiDomain"
+    return schema
+
+
+def is_multidomain(data: Any) -> bool:
+    return (
+        isinstance(data, dict) and data.get("kind") == KIND and str(data.get("apiVersion", "")).startswith("krmfn.dev/")
+    )

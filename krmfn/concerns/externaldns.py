@@ -1,0 +1,478 @@
+"""external-dns installations whose domain filters must let every zone through (SPEC §4).
+
+external-dns ignores every record outside its ``--domain-filter`` zones, so a second
+domain gets no DNS records until each installation lists it. Three forms are kept in step:
+a Flux ``HelmRelease`` (chart values ``domainFilters`` …), a plain ``Deployment`` (the
+container's ``--domain-filter=`` args, one per zone) and an Argo CD ``Application``
+(``helm.valuesObject``, or the ``helm.values`` string, of its external-dns source). The
+optional settings of ``spec.externalDNS[]`` (``excludeDomains``, ``txtOwnerId``,
+``txtPrefix``, ``policy``, ``sources``) are written the same way when given.
+
+Facts (external-dns ``docs/flags.md``, ``endpoint/domain_filter.go``, chart
+``templates/deployment.yaml``): ``--regex-domain-filter`` or ``--regex-domain-exclusion``
+switches the filter to regex mode and ``--domain-filter``/``--exclude-domains`` are then
+ignored; the chart has no value for them, so they hide in ``extraArgs``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from krmfn.api.config import Domain, ExternalDNSSpec
+from krmfn.api.names import parse_domain
+from krmfn.context import Context, ref_of
+from krmfn.krm import results as r
+from krmfn.krm.item import Item
+from krmfn.krm.yamledit import update_text
+from krmfn.krm.yamltext import dump, load
+
+GROUPS = {"HelmRelease": "helm.toolkit.fluxcd.io", "Deployment": "apps", "Application": "argoproj.io"}
+CONTAINER = "external-dns"
+REGEX_FLAGS = ("regex-domain-filter", "regex-domain-exclusion")
+ROUTE_GROUP = "gateway.networking.k8s.io"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A chart value and the flag the chart renders it as."""
+
+    value: str
+    flag: str
+    repeated: bool
+
+
+SETTINGS = (
+    Setting("domainFilters", "--domain-filter", True),
+    Setting("excludeDomains", "--exclude-domains", True),
+    Setting("txtOwnerId", "--txt-owner-id", False),
+    Setting("txtPrefix", "--txt-prefix", False),
+    Setting("policy", "--policy", False),
+    Setting("sources", "--source", True),
+)
+
+
+@dataclass
+class Effective:
+    """What one installation filters for after the patch; ``regex`` lists the regex flags set."""
+
+    filters: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+    txt_prefix: str | None = None
+    regex: list[str] = field(default_factory=list)
+
+
+def reconcile(ctx: Context) -> None:
+    """Patch every installation of ``spec.externalDNS``; warn about zones none lets through."""
+    installs = ctx.config.spec.external_dns
+    if not installs:
+        return
+    ordered = sorted(ctx.config.domains, key=lambda d: d.index)
+    outcome: list[Effective | None] = []
+    for i, spec in enumerate(installs):
+        where = f"spec.externalDNS[{i}]"
+        zones = _zones(ctx, spec, ordered, where)
+        group = GROUPS[spec.kind]
+        item = None if zones is None else ctx.target(spec.kind, spec.name, spec.namespace, where, group=group)
+        if zones is None or item is None:
+            outcome.append(None)
+            continue
+        effective = PATCHERS[spec.kind](ctx, item, spec, wanted_settings(spec, zones), where)
+        outcome.append(effective)
+        if effective is not None:
+            _warn_regex(ctx, item, effective)
+            _warn_txt_prefix(ctx, item, effective, [d for d in ordered if d.name.text in zones])
+    if all(e is not None for e in outcome):
+        _warn_unfiltered(ctx, ordered, [e for e in outcome if e is not None])
+
+
+def _zones(ctx: Context, spec: ExternalDNSSpec, ordered: Sequence[Domain], where: str) -> list[str] | None:
+    if spec.domains is None:
+        return [d.name.text for d in ordered]
+    chosen: set[str] = set()
+    ok = True
+    for j, raw in enumerate(spec.domains):
+        try:
+            text = parse_domain(raw).text
+        except ValueError as exc:
+            text, problem = "", str(exc)
+        else:
+            problem = f"must name a domain of `spec.domains`; {raw!r} is not one"
+        if not any(d.name.text == text for d in ordered):
+            ctx.report(r.error(problem, field=f"{where}.domains[{j}]", resource=ctx.config_ref))
+            ok = False
+        chosen.add(text)
+    return [d.name.text for d in ordered if d.name.text in chosen] if ok else None
+
+
+def wanted_settings(spec: ExternalDNSSpec, zones: list[str]) -> dict[str, Any]:
+    """Chart values to set, in the chart's names; unset options are not touched."""
+    wanted: dict[str, Any] = {"domainFilters": zones}
+    optional = {
+        "excludeDomains": spec.exclude_domains,
+        "txtOwnerId": spec.txt_owner_id,
+        "txtPrefix": spec.txt_prefix,
+        "policy": spec.policy,
+        "sources": spec.sources,
+    }
+    wanted.update({k: list(v) if isinstance(v, list) else v for k, v in optional.items() if v is not None})
+    return wanted
+
+
+# --- chart values: HelmRelease and Argo CD Application -------------------------------
+
+
+def _apply_values(values: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    changed = []
+    for key, value in wanted.items():
+        if values.get(key) != value:
+            values[key] = value
+            changed.append(key)
+    return changed
+
+
+def effective_of_values(values: dict[str, Any]) -> Effective:
+    out = Effective(
+        filters=[str(v) for v in values.get("domainFilters") or []],
+        excludes=[str(v) for v in values.get("excludeDomains") or []],
+        txt_prefix=str(values["txtPrefix"]) if values.get("txtPrefix") else None,
+    )
+    extra = values.get("extraArgs")
+    if isinstance(extra, list):
+        out.regex = [flag for flag in REGEX_FLAGS if any(_is_flag(str(a), flag) for a in extra)]
+    elif isinstance(extra, dict):
+        out.regex = [flag for flag in REGEX_FLAGS if flag in extra or f"--{flag}" in extra]
+    return out
+
+
+def _is_flag(arg: str, flag: str) -> bool:
+    return arg == f"--{flag}" or arg.startswith(f"--{flag}=")
+
+
+def _not_a_mapping(ctx: Context, item: Item, path: str) -> None:
+    ref = ref_of(item)
+    ctx.report(r.error(f"{ref.describe()}: `{path}` must be a mapping", resource=ref, field=path, file=item.path))
+
+
+def _why(path: str, changed: list[str]) -> str:
+    return "set " + ", ".join(f"`{path}.{key}`" for key in changed)
+
+
+def _patch_helmrelease(
+    ctx: Context, item: Item, spec: ExternalDNSSpec, wanted: dict[str, Any], where: str
+) -> Effective | None:
+    new = copy.deepcopy(item.data)
+    body = new.get("spec")
+    if not isinstance(body, dict):
+        _not_a_mapping(ctx, item, "spec")
+        return None
+    if body.get("values") is None:
+        body["values"] = {}
+    values = body["values"]
+    if not isinstance(values, dict):
+        _not_a_mapping(ctx, item, "spec.values")
+        return None
+    changed = _apply_values(values, wanted)
+    if changed:
+        ctx.replace(item, new, _why("spec.values", changed))
+    return effective_of_values(values)
+
+
+def _patch_application(
+    ctx: Context, item: Item, spec: ExternalDNSSpec, wanted: dict[str, Any], where: str
+) -> Effective | None:
+    new = copy.deepcopy(item.data)
+    body = new.get("spec")
+    if not isinstance(body, dict):
+        _not_a_mapping(ctx, item, "spec")
+        return None
+    found = _helm_source(ctx, item, body)
+    if found is None:
+        return None
+    path, source = found
+    if source.get("helm") is None:
+        source["helm"] = {}
+    helm = source["helm"]
+    if not isinstance(helm, dict):
+        _not_a_mapping(ctx, item, f"{path}.helm")
+        return None
+    text = helm.get("values")
+    if "valuesObject" in helm or not isinstance(text, str):
+        if helm.get("valuesObject") is None:
+            helm["valuesObject"] = {}
+        values = helm["valuesObject"]
+        if not isinstance(values, dict):
+            _not_a_mapping(ctx, item, f"{path}.helm.valuesObject")
+            return None
+        changed = _apply_values(values, wanted)
+        values_path = f"{path}.helm.valuesObject"
+    else:
+        # Argo CD renders a `values` string as given, so the edit keeps its comments too.
+        parsed = load(text, f"{path}.helm.values") if text.strip() else {}
+        if not isinstance(parsed, dict):
+            _not_a_mapping(ctx, item, f"{path}.helm.values")
+            return None
+        values = copy.deepcopy(parsed)
+        changed = _apply_values(values, wanted)
+        if changed:
+            helm["values"] = update_text(text, values, f"{path}.helm.values") if text.strip() else dump(values)
+        values_path = f"{path}.helm.values"
+    if changed:
+        ctx.replace(item, new, _why(values_path, changed))
+    return effective_of_values(values)
+
+
+def _helm_source(ctx: Context, item: Item, body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The Application source that installs the external-dns chart."""
+    if isinstance(body.get("source"), dict):
+        return "spec.source", body["source"]
+    sources = body.get("sources")
+    if isinstance(sources, list):
+        helm = [i for i, s in enumerate(sources) if isinstance(s, dict) and (s.get("chart") or "helm" in s)]
+        named = [i for i in helm if CONTAINER in str(sources[i].get("chart", ""))]
+        pick = named if len(named) == 1 else helm
+        if len(pick) == 1:
+            return f"spec.sources[{pick[0]}]", sources[pick[0]]
+        why = f"found {len(pick)}"
+    else:
+        why = "it has neither `spec.source` nor `spec.sources`"
+    ref = ref_of(item)
+    ctx.report(
+        r.error(
+            f"{ref.describe()} must have exactly one Helm source of the external-dns chart to patch; {why}",
+            resource=ref,
+            field="spec.sources",
+            file=item.path,
+        )
+    )
+    return None
+
+
+# --- Deployment args -----------------------------------------------------------------
+
+
+def _patch_deployment(
+    ctx: Context, item: Item, spec: ExternalDNSSpec, wanted: dict[str, Any], where: str
+) -> Effective | None:
+    new = copy.deepcopy(item.data)
+    containers = _containers(new)
+    ref = ref_of(item)
+    if containers is None:
+        ctx.report(
+            r.error(
+                f"{ref.describe()} must have `spec.template.spec.containers`",
+                resource=ref,
+                field="spec.template.spec.containers",
+                file=item.path,
+            )
+        )
+        return None
+    index = _pick_container(containers, spec.container)
+    if index is None:
+        names = ", ".join(str(c.get("name")) for c in containers if isinstance(c, dict))
+        wanted_name = repr(spec.container) if spec.container else f"{CONTAINER!r} (or a single container)"
+        ctx.report(
+            r.error(
+                f"{ref.describe()} must have a container named {wanted_name}; it has {names or 'none'} "
+                f"(set `{where}.container`)",
+                resource=ref,
+                field="spec.template.spec.containers",
+                file=item.path,
+            )
+        )
+        return None
+    container = containers[index]
+    key = _args_key(container)
+    args = container.get(key) or []
+    if not isinstance(args, list):
+        _not_a_mapping(ctx, item, f"spec.template.spec.containers[{index}].{key}")
+        return None
+    args = [str(a) for a in args]
+    updated, changed = apply_args(args, wanted)
+    if changed:
+        container[key] = updated
+        path = f"spec.template.spec.containers[{index}].{key}"
+        ctx.replace(item, new, "set " + ", ".join(f"`{flag}`" for flag in changed) + f" in `{path}`")
+    return effective_of_args(updated)
+
+
+def _containers(data: dict[str, Any]) -> list[Any] | None:
+    node: Any = data
+    for key in ("spec", "template", "spec", "containers"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, list) and node else None
+
+
+def _pick_container(containers: list[Any], name: str | None) -> int | None:
+    named = [i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == (name or CONTAINER)]
+    if named:
+        return named[0]
+    if name is None and len(containers) == 1 and isinstance(containers[0], dict):
+        return 0
+    return None
+
+
+def _args_key(container: dict[str, Any]) -> str:
+    """Flags live in ``args`` unless the container passes them in ``command`` alone."""
+    command = container.get("command")
+    if "args" not in container and isinstance(command, list) and any(str(c).startswith("--") for c in command):
+        return "command"
+    return "args"
+
+
+def flag_values(args: Sequence[str], flag: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Values of ``--flag=v`` and ``--flag v`` in *args*, and the (start, length) of each."""
+    values: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith(flag + "="):
+            values.append(arg[len(flag) + 1 :])
+            spans.append((i, 1))
+        elif arg == flag and i + 1 < len(args):
+            values.append(args[i + 1])
+            spans.append((i, 2))
+            i += 1
+        i += 1
+    return values, spans
+
+
+def apply_args(args: list[str], wanted: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """*args* with each wanted setting written as flags where the old ones stood; the flags changed."""
+    out = list(args)
+    changed = []
+    for setting in SETTINGS:
+        if setting.value not in wanted:
+            continue
+        value = wanted[setting.value]
+        target = [str(v) for v in value] if setting.repeated else [str(value)]
+        current, spans = flag_values(out, setting.flag)
+        if current == target:
+            continue
+        at = spans[0][0] if spans else len(out)
+        for start, length in reversed(spans):
+            del out[start : start + length]
+        out[at:at] = [f"{setting.flag}={v}" for v in target]
+        changed.append(setting.flag)
+    return out, changed
+
+
+def effective_of_args(args: Sequence[str]) -> Effective:
+    prefix, _ = flag_values(args, "--txt-prefix")
+    return Effective(
+        filters=flag_values(args, "--domain-filter")[0],
+        excludes=flag_values(args, "--exclude-domains")[0],
+        txt_prefix=prefix[-1] if prefix and prefix[-1] else None,
+        regex=[flag for flag in REGEX_FLAGS if any(_is_flag(a, flag) for a in args)],
+    )
+
+
+PATCHERS: dict[str, Callable[[Context, Item, ExternalDNSSpec, dict[str, Any], str], Effective | None]] = {
+    "HelmRelease": _patch_helmrelease,
+    "Deployment": _patch_deployment,
+    "Application": _patch_application,
+}
+
+
+# --- checks --------------------------------------------------------------------------
+
+
+def _warn_regex(ctx: Context, item: Item, effective: Effective) -> None:
+    ref = ref_of(item)
+    for flag in effective.regex:
+        ctx.report(
+            r.warning(
+                f"{ref.describe()} sets `--{flag}`, which makes external-dns ignore `--domain-filter` and "
+                f"`--exclude-domains` entirely, so the zones krmfn lists ({', '.join(effective.filters) or 'none'}) "
+                "have no effect; remove it, or make sure its regex lets every zone through",
+                resource=ref,
+                file=item.path,
+            )
+        )
+
+
+def _warn_txt_prefix(ctx: Context, item: Item, effective: Effective, domains: Sequence[Domain]) -> None:
+    prefix = effective.txt_prefix
+    if prefix is None or ("%{record_type}" in prefix and prefix.endswith(".")):
+        return
+    apexes = managed_apexes(ctx, domains)
+    if not apexes:
+        return
+    ref = ref_of(item)
+    ctx.report(
+        r.warning(
+            f"{ref.describe()}: `txtPrefix` {prefix!r} must contain `%{{record_type}}` and end with a dot when an apex "
+            f"record is managed ({', '.join(apexes)}): the apex's ownership TXT record would be "
+            f"{txt_name(prefix, apexes[0])!r}, outside the zone, and is silently dropped; use e.g. "
+            "'k8s-%{record_type}.' (external-dns docs/registry/txt.md; changing the prefix orphans existing "
+            "TXT records)",
+            resource=ref,
+            file=item.path,
+        )
+    )
+
+
+def txt_name(prefix: str, name: str, record_type: str = "cname") -> str:
+    """The TXT registry name external-dns writes for *name* (registry/mapper/mapper.go)."""
+    first, _, rest = name.partition(".")
+    if "%{record_type}" in prefix:
+        label = prefix.replace("%{record_type}", record_type) + first
+    else:
+        label = f"{prefix}{record_type}-{first}"
+    return f"{label}.{rest}" if rest else label
+
+
+def managed_apexes(ctx: Context, domains: Sequence[Domain]) -> list[str]:
+    """Zones whose apex gets a record: tunnel domains (an apex rule) and apexes named by routes or DNSEndpoints."""
+    named: set[str] = set()
+    for item in ctx.of_kind(["HTTPRoute", "GRPCRoute"], group=ROUTE_GROUP):
+        if any(item.mentions(d.name.text) for d in domains):
+            spec = item.data.get("spec")
+            hostnames = spec.get("hostnames") if isinstance(spec, dict) else None
+            named.update(str(h) for h in hostnames or [] if isinstance(hostnames, list))
+    endpoints = [i.data for i in ctx.of_kind(["DNSEndpoint"]) if any(i.mentions(d.name.text) for d in domains)]
+    endpoints += [g.data for g in ctx.generated if g.data.get("kind") == "DNSEndpoint"]
+    for data in endpoints:
+        spec = data.get("spec")
+        for endpoint in (spec.get("endpoints") if isinstance(spec, dict) else None) or []:
+            if isinstance(endpoint, dict):
+                named.add(str(endpoint.get("dnsName", "")).rstrip("."))
+    return [d.name.text for d in domains if d.tunnel or d.name.text in named]
+
+
+def lets_through(effective: Effective, zone: str) -> bool:
+    """Whether records at *zone*'s apex pass the installation's filter (endpoint/domain_filter.go)."""
+    if effective.regex:
+        return True  # a regex filter is not evaluated here; the regex warning covers it
+    return _matches(effective.filters, zone, True) and not _matches(effective.excludes, zone, False)
+
+
+def _matches(filters: Sequence[str], name: str, empty: bool) -> bool:
+    cleaned = [f.strip().lower().rstrip(".") if "$" not in f else f.strip().rstrip(".") for f in filters]
+    cleaned = [f for f in cleaned if f]
+    if not cleaned:
+        return empty
+    name = name if "$" in name else name.lower()
+    for f in cleaned:
+        if f.startswith("."):
+            if name.endswith(f):
+                return True
+        elif name == f or name.endswith("." + f):
+            return True
+    return False
+
+
+def _warn_unfiltered(ctx: Context, ordered: Sequence[Domain], outcome: Sequence[Effective]) -> None:
+    for domain in ordered:
+        if not any(lets_through(e, domain.name.text) for e in outcome):
+            ctx.report(
+                r.warning(
+                    f"zone {domain.name} is let through by no installation in `spec.externalDNS`, so external-dns "
+                    "creates no record in it; add it to an installation's `domains`, or drop it from `excludeDomains`",
+                    field=f"{domain.field}.name",
+                    resource=ctx.config_ref,
+                )
+            )

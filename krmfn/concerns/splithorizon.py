@@ -1,0 +1,65 @@
+"""Split-horizon DNS: k8s_gateway answers for every split-horizon zone (SPEC §8).
+
+The k8s_gateway plugin takes every argument after its name as a zone (``setup.go``:
+``gw.Zones = c.RemainingArgs()``), and the chart writes ``values.domain`` verbatim into
+that line (``templates/configmap.yaml``), so ``domain: "a.com b.org"`` serves both zones.
+The chart's ``dnsChallenge`` helper builds one regex from the whole ``domain`` string,
+which never matches once it holds a space.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from krmfn.context import Context, ref_of
+from krmfn.krm import results as r
+
+GROUP = "helm.toolkit.fluxcd.io"
+FIELD = "spec.splitHorizon"
+
+
+def reconcile(ctx: Context) -> None:
+    """Set the k8s_gateway HelmRelease's ``values.domain`` to the split-horizon zones."""
+    spec = ctx.config.spec.split_horizon
+    if spec is None:
+        return
+    zones = [d.name.text for d in sorted(ctx.config.domains, key=lambda d: d.index) if d.split_horizon]
+    item = ctx.target(spec.kind, spec.name, spec.namespace, FIELD, group=GROUP)
+    if item is None:
+        return
+    ref = ref_of(item)
+    if not zones:
+        ctx.report(
+            r.warning(
+                f"{ref.describe()} is left as it is: no domain has `splitHorizon: true`, and k8s_gateway needs at "
+                "least one zone in `values.domain`",
+                resource=ref,
+                field=FIELD,
+                file=item.path,
+            )
+        )
+        return
+    new = copy.deepcopy(item.data)
+    body = new.get("spec")
+    if not isinstance(body, dict) or not isinstance(body.get("values") or {}, dict):
+        message = f"{ref.describe()}: `spec.values` must be a mapping"
+        ctx.report(r.error(message, resource=ref, field="spec.values", file=item.path))
+        return
+    if body.get("values") is None:
+        body["values"] = {}
+    values = body["values"]
+    if str(values.get("domain", "")).split() != zones:
+        values["domain"] = " ".join(zones)
+        ctx.replace(item, new, f"set `spec.values.domain` to {values['domain']!r}")
+    challenge = values.get("dnsChallenge")
+    if len(zones) > 1 and isinstance(challenge, dict) and challenge.get("enabled") is True:
+        ctx.report(
+            r.warning(
+                f"{ref.describe()}: `spec.values.dnsChallenge.enabled` must be false with more than one zone: "
+                f"the chart builds its `_acme-challenge` regex from the whole `domain` value ({values['domain']!r}), "
+                "which then contains a space and never matches",
+                resource=ref,
+                field="spec.values.dnsChallenge.enabled",
+                file=item.path,
+            )
+        )

@@ -1,0 +1,266 @@
+"""cloudflared's ingress rules for every tunnel domain (SPEC §7).
+
+cloudflared's ``config.yaml`` lives as a string in the input: a ConfigMap key, or a bjw-s
+app-template HelmRelease's ``spec.values.configMaps.<name>.data."config.yaml"`` (the
+cluster-template layout, domain-facts §4.5). The string is YAML inside YAML: it is parsed,
+its ``ingress`` list is planned by :mod:`krmfn.concerns.tunnelrules`, and the inner text is edited
+with :func:`~krmfn.krm.yamledit.update_text` so that the user's comments and rules survive; the
+outer edit then replaces only that string.
+
+Helm ``tpl`` expressions such as ``{{ .Release.Namespace }}`` and Flux variables are text to
+this module: they are compared and written back as they are.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from krmfn.api.config import Config, Domain, GatewaySpec, TunnelSpec
+from krmfn.api.names import DomainName, expand_template, parse_domain
+from krmfn.concerns.certificates import dns_names
+from krmfn.concerns.tunnelrules import ManagedDomain, hostname, nested_first, plan, stay_in_place
+from krmfn.context import Context, ref_of
+from krmfn.errors import InputError
+from krmfn.krm import results as r
+from krmfn.krm.item import Item
+from krmfn.krm.yamledit import same, update_text
+from krmfn.krm.yamltext import load
+
+HELM_GROUP = "helm.toolkit.fluxcd.io"
+#: The origin server name when the tunnel's gateway has no DNS target: the template's.
+DEFAULT_TARGET = "external.{domain}"
+
+
+def config_path(spec: TunnelSpec) -> list[str]:
+    """Where cloudflared's ``config.yaml`` string is inside the resource."""
+    if spec.kind == "HelmRelease":
+        return ["spec", "values", "configMaps", spec.config_map, "data", spec.key]
+    return ["data", spec.key]
+
+
+def field_of(path: list[str]) -> str:
+    return ".".join(f'"{p}"' if "." in p else p for p in path)
+
+
+def tunnel_gateway(config: Config) -> GatewaySpec | None:
+    """The ``spec.gateways`` entry the tunnel's service reaches, or None if none is named so."""
+    spec = config.spec.tunnel
+    assert spec is not None
+    if spec.gateway is not None:
+        return next((g for g in config.spec.gateways if g.name == spec.gateway), None)
+    host = urlsplit(re.sub(r"\{\{.*?\}\}", "tpl", spec.service)).hostname or ""
+    labels = host.split(".")
+    candidates = [g for g in config.spec.gateways if g.name == labels[0]]
+    if len(candidates) > 1:
+        candidates = [g for g in candidates if len(labels) > 1 and g.namespace == labels[1]] or candidates
+    return candidates[0] if candidates else None
+
+
+def target_template(gateway: GatewaySpec | None) -> str:
+    if gateway is not None and gateway.dns is not None and gateway.dns.target:
+        return gateway.dns.target
+    return DEFAULT_TARGET
+
+
+def managed_rules(spec: TunnelSpec, domain: DomainName, template: str) -> ManagedDomain:
+    origin = {**spec.origin_request, "originServerName": expand_template(template, domain)}
+    return ManagedDomain(
+        name=domain.text,
+        apex={"hostname": domain.text, "originRequest": copy.deepcopy(origin), "service": spec.service},
+        wildcard={"hostname": f"*.{domain.text}", "originRequest": copy.deepcopy(origin), "service": spec.service},
+    )
+
+
+def owned_by_template(template: str) -> Callable[[dict[str, Any]], bool]:
+    """A rule krmfn wrote: hostname ``X`` or ``*.X``, no path, ``originServerName`` = X's target."""
+
+    def owned(rule: dict[str, Any]) -> bool:
+        host = hostname(rule)
+        origin = rule.get("originRequest")
+        if not host or "path" in rule or not isinstance(origin, dict):
+            return False
+        try:
+            name = parse_domain(host.removeprefix("*."))
+        except ValueError:
+            return False
+        return bool(origin.get("originServerName") == expand_template(template, name))
+
+    return owned
+
+
+def reconcile(ctx: Context) -> None:
+    """Keep the tunnel's ingress rules in step with the tunnel domains."""
+    spec = ctx.config.spec.tunnel
+    if spec is None:
+        return
+    domains = [d for d in ctx.config.domains if d.tunnel]
+    if spec.kind == "ConfigMap" and "{{" in spec.service:
+        ctx.report(
+            r.warning(
+                f"`spec.tunnel.service` {spec.service!r} must not use Helm template syntax with a ConfigMap: "
+                "nothing renders it, and cloudflared would get it as written",
+                field="spec.tunnel.service",
+                resource=ctx.config_ref,
+            )
+        )
+    gateway = _check_gateway(ctx, spec, domains)
+    template = target_template(gateway)
+    group = HELM_GROUP if spec.kind == "HelmRelease" else ""
+    item = ctx.target(spec.kind, spec.name, spec.namespace, "spec.tunnel", group=group)
+    if item is None:
+        return
+    _update(ctx, item, spec, domains, template)
+
+
+def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> GatewaySpec | None:
+    """The tunnel's gateway; warn for tunnel domains whose certificate it does not serve."""
+    gateway = tunnel_gateway(ctx.config)
+    if gateway is None:
+        if spec.gateway is not None:
+            ctx.report(
+                r.error(
+                    f"`spec.tunnel.gateway` must name an entry of `spec.gateways`; {spec.gateway!r} is not one",
+                    field="spec.tunnel.gateway",
+                    resource=ctx.config_ref,
+                )
+            )
+        elif ctx.config.spec.gateways:
+            ctx.report(
+                r.warning(
+                    f"`spec.tunnel.service` {spec.service!r} must reach a gateway of `spec.gateways` (its host's "
+                    "first label is the gateway's name) or `spec.tunnel.gateway` must name one; without it the "
+                    f"origin server names follow {DEFAULT_TARGET!r} and certificates on that gateway are not checked",
+                    field="spec.tunnel.service",
+                    resource=ctx.config_ref,
+                )
+            )
+        return None
+    template = target_template(gateway)
+    for domain in domains:
+        if gateway.name not in domain.gateways:
+            ctx.report(
+                r.warning(
+                    f"tunnel domain {domain.name} must have its certificate on gateway {gateway.name}, which the "
+                    f"tunnel's service reaches; add {gateway.name!r} to `{domain.field}.gateways`, or its requests "
+                    "fail the TLS handshake with the gateway",
+                    field=f"{domain.field}.gateways",
+                    resource=ctx.config_ref,
+                )
+            )
+            continue
+        target = expand_template(template, domain.name)
+        if not any(_cert_covers(name, target) for name in dns_names(domain)):
+            ctx.report(
+                r.warning(
+                    f"tunnel domain {domain.name} sends the origin server name {target!r}, which its certificate "
+                    f"({', '.join(dns_names(domain))}) does not cover, so cloudflared fails to verify gateway "
+                    f"{gateway.name} (502); keep `wildcard: true` or add {target!r} to `{domain.field}.extraDNSNames`",
+                    field=domain.field,
+                    resource=ctx.config_ref,
+                )
+            )
+    return gateway
+
+
+def _cert_covers(name: str, host: str) -> bool:
+    """TLS name matching: a wildcard covers exactly one label."""
+    if name.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == name[2:]
+    return name == host
+
+
+def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], template: str) -> None:
+    path = config_path(spec)
+    where = field_of(path)
+    ref = ref_of(item)
+    node: Any = item.data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, str):
+        ctx.report(
+            r.error(
+                f"{ref.describe()} must hold cloudflared's config as a string at `{where}`; set "
+                + ("`spec.tunnel.configMap` and " if spec.kind == "HelmRelease" else "")
+                + "`spec.tunnel.key` if it is elsewhere",
+                resource=ref,
+                field=where,
+                file=item.path,
+            )
+        )
+        return
+    text = node
+    try:
+        inner = load(text, f"the cloudflared config at `{where}`")
+    except InputError as exc:
+        ctx.report(
+            r.error(
+                f"{ref.describe()}: {exc} (Helm template syntax is only supported inside values, "
+                "e.g. `service: https://svc.{{ .Release.Namespace }}.svc:443`)",
+                resource=ref,
+                field=where,
+                file=item.path,
+            )
+        )
+        return
+    if inner is None:
+        inner = {}
+    ingress = inner.get("ingress") if isinstance(inner, dict) else None
+    if not isinstance(inner, dict) or not isinstance(ingress, list | None):
+        ctx.report(
+            r.error(
+                f"the cloudflared config at `{where}` must be a mapping whose `ingress` is a list of rules",
+                resource=ref,
+                field=where,
+                file=item.path,
+            )
+        )
+        return
+    names = nested_first([d.name.text for d in domains], lambda a, b: a.endswith("." + b))
+    by_text = {d.name.text: d for d in domains}
+    managed = [managed_rules(spec, by_text[n].name, template) for n in names]
+    result = plan(ingress or [], managed, owned_by_template(template), spec.catch_all)
+    for message in result.errors:
+        ctx.report(r.error(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
+    if result.errors:
+        return
+    for message in result.warnings:
+        ctx.report(r.warning(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
+    if ingress is not None and same(result.rules, ingress):
+        return
+    what = f"the cloudflared config at `{where}`"
+    if ingress:
+        # Rules that must move are taken out first, so that the rules around them keep their lines.
+        staying = [ingress[i] for i in stay_in_place(result.origins, result.user_rules.__contains__)]
+        if staying and len(staying) < len(ingress):
+            text = update_text(text, {**inner, "ingress": staying}, what)
+    new_text = _same_ending(node, update_text(text, {**inner, "ingress": result.rules}, what))
+    new = copy.deepcopy(item.data)
+    holder = new
+    for part in path[:-1]:
+        holder = holder[part]
+    holder[path[-1]] = new_text
+    ctx.replace(item, new, _why(result.added, result.updated, result.removed))
+
+
+def _same_ending(old: str, new: str) -> str:
+    """Keep the trailing newlines of the old text, which decide `|`, `|-` or `|+` outside."""
+    if not old:
+        return new
+    ending = old[len(old.rstrip("\n")) :]
+    return new.rstrip("\n") + ending
+
+
+def _why(added: list[str], updated: list[str], removed: list[str]) -> str:
+    parts = []
+    if added:
+        parts.append("added tunnel rules for " + ", ".join(added))
+    if updated:
+        parts.append("updated tunnel rules for " + ", ".join(updated))
+    if removed:
+        parts.append("removed tunnel rules for " + ", ".join(removed) + " (no longer tunnel domains)")
+    return "; ".join(parts) or "reordered tunnel rules (nested domains first, catch-all last)"

@@ -1,0 +1,134 @@
+"""The MultiDomain API: every problem reported at once, with its field path; defaults applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from krmfn.api.config import json_schema, load_config
+from krmfn.errors import ConfigError
+from krmfn.krm.yamltext import load
+
+BASE = """\
+apiVersion: krmfn.dev/v1alpha1
+kind: MultiDomain
+metadata: {name: edge}
+spec:
+  domains:
+    - name: example.com
+  certificates:
+    namespace: network
+    issuerRef: {name: letsencrypt-production}
+"""
+
+
+def config(**spec: Any) -> dict[str, Any]:
+    data: dict[str, Any] = load(BASE)
+    data["spec"].update(spec)
+    return data
+
+
+def problems(data: Any) -> dict[str, str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(data)
+    return {p.path: p.message for p in info.value.problems}
+
+
+def test_minimal_config_gets_its_defaults() -> None:
+    cfg = load_config(config())
+    (domain,) = cfg.domains
+    assert domain.primary
+    assert domain.wildcard
+    assert domain.issuer == "letsencrypt-production"
+    assert cfg.issuer_ref.kind == "ClusterIssuer"
+    assert cfg.issuer_ref.group == "cert-manager.io"
+    assert cfg.certificate_namespace == "network"
+    assert not domain.tunnel
+    assert not domain.split_horizon
+
+
+def test_primary_comes_first_then_config_order() -> None:
+    cfg = load_config(config(domains=[{"name": "a.com"}, {"name": "b.com", "primary": True}, {"name": "c.com"}]))
+    assert [d.name.text for d in cfg.domains] == ["b.com", "a.com", "c.com"]
+    assert [d.index for d in cfg.domains] == [1, 0, 2]
+
+
+def test_every_problem_at_once_with_field_paths() -> None:
+    found = problems(
+        config(
+            domains=[
+                {"name": "example.com", "primary": True},
+                {"name": "bad_name.com"},
+                {"name": "example.org", "primary": True, "colour": "blue"},
+            ],
+            certificates={"namespace": "Network!", "issuerRef": {"name": "x"}, "duration": "90 days"},
+        )
+    )
+    assert found["spec.domains[1].name"].startswith("must not contain an underscore")
+    assert found["spec.domains[2].colour"] == "is not a field of MultiDomain; remove it or check its spelling"
+    assert "spec.certificates.namespace" in found
+    assert "must match the pattern" in found["spec.certificates.duration"]
+
+
+def test_cross_field_problems() -> None:
+    found = problems(
+        config(
+            domains=[
+                {"name": "example.com", "primary": True},
+                {"name": "Example.com."},
+                {"name": "example-com.org", "primary": True},
+                {"name": "foo.bar.com"},
+                {
+                    "name": "foo-bar.com",
+                    "gateways": ["nope"],
+                    "tunnel": True,
+                    "splitHorizon": True,
+                    "extraDNSNames": ["*.other.org", "x_y.foo-bar.com"],
+                },
+            ]
+        )
+    )
+    assert found["spec.domains[2].primary"] == "at most one domain may be primary; spec.domains[0] already is"
+    assert found["spec.domains[1].name"] == "must not repeat spec.domains[0]: 'example.com'"
+    assert (
+        found["spec.domains[4].name"]
+        == "'foo-bar.com' and 'foo.bar.com' both derive the resource name 'foo-bar-com'; rename one"
+    )
+    assert found["spec.domains[4].gateways[0]"] == "must name a gateway in `spec.gateways`; 'nope' is not one"
+    assert found["spec.domains[4].tunnel"] == "must not be true when `spec.tunnel` is not set"
+    assert found["spec.domains[4].splitHorizon"] == "must not be true when `spec.splitHorizon` is not set"
+    assert found["spec.domains[4].extraDNSNames[0]"] == "must be 'foo-bar.com' or a name under it; '*.other.org' is not"
+    assert found["spec.domains[4].extraDNSNames[1]"].startswith("must not contain an underscore")
+
+
+def test_issuer_and_namespace_must_come_from_somewhere() -> None:
+    data = config()
+    del data["spec"]["certificates"]
+    found = problems(data)
+    assert found["spec.certificates.issuerRef"] == "is required when `spec.issuers` is empty"
+    assert found["spec.certificates.namespace"] == "is required when `spec.gateways` is empty"
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [
+        ({**config(), "kind": "ConfigMap"}, "kind", "must be 'MultiDomain', not 'ConfigMap'"),
+        ({**config(), "apiVersion": "krmfn.dev/v1"}, "apiVersion", "must be 'krmfn.dev/v1alpha1', not 'krmfn.dev/v1'"),
+        (config(domains=[]), "spec.domains", "must have at least 1 item, not 0"),
+        ({"apiVersion": "krmfn.dev/v1alpha1", "kind": "MultiDomain", "metadata": {"name": "e"}}, "spec", "is required"),
+        (config(domains="example.com"), "spec.domains", "must be a valid list; got 'example.com'"),
+        (["not", "a", "mapping"], ".", "the function config must be a mapping (a MultiDomain resource)"),
+    ],
+)
+def test_messages_name_field_and_value(data: Any, path: str, message: str) -> None:
+    assert problems(data)[path] == message
+
+
+def test_schema_is_closed_and_documented() -> None:
+    schema = json_schema()
+    assert schema["title"] == "MultiDomain"
+    domain = schema["$defs"]["DomainSpec"]
+    assert domain["additionalProperties"] is False
+    assert "extraDNSNames" in domain["properties"]
+    assert "description" in domain["properties"]["name"]

@@ -1,0 +1,165 @@
+"""Every example in examples/ is a test, run through the real runner it documents.
+
+- ``examples/<name>/pkg/`` is a kpt package: ``kpt fn render --allow-exec`` must turn it into
+  exactly ``examples/<name>/expected/`` (every file, byte for byte), the printed results must
+  match ``expected-results.txt``, and rendering the output again must change nothing.
+- ``examples/<name>/kustomize/`` is a kustomization: ``kubectl kustomize
+  --enable-alpha-plugins`` (container functions run through the docker shim) must print
+  ``expected.yaml``.
+
+Set ``KRMFN_UPDATE_EXPECTED=1`` to rewrite the expectations after checking them by eye.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+SHIM = ROOT / "tests" / "e2e" / "bin"
+UPDATE = os.environ.get("KRMFN_UPDATE_EXPECTED") == "1"
+
+KPT_EXAMPLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "pkg").is_dir())
+KUSTOMIZE_EXAMPLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "kustomize").is_dir())
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def kpt_render(pkg: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kpt", "fn", "render", "--allow-exec", "--truncate-output=false", str(pkg)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def result_lines(stderr: str) -> str:
+    """kpt's printed results, without its timing and progress lines."""
+    keep = [line.strip() for line in stderr.splitlines() if re.match(r"\s*\[(info|warning|error)\]", line)]
+    return "\n".join(keep) + "\n"
+
+
+def test_there_are_examples() -> None:
+    assert len(KPT_EXAMPLES) + len(KUSTOMIZE_EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("name", KPT_EXAMPLES)
+def test_kpt_example(name: str, tmp_path: Path) -> None:
+    example = EXAMPLES / name
+    assert (example / "README.md").is_file(), f"examples/{name} needs a README.md"
+    pkg = tmp_path / "pkg"
+    shutil.copytree(example / "pkg", pkg)
+    proc = kpt_render(pkg, tmp_path)
+    expected_exit = (
+        int((example / "expected-exit-code").read_text()) if (example / "expected-exit-code").exists() else 0
+    )
+    assert proc.returncode == expected_exit, proc.stderr
+    results = result_lines(proc.stderr)
+    if UPDATE:
+        shutil.rmtree(example / "expected", ignore_errors=True)
+        shutil.copytree(pkg, example / "expected")
+        (example / "expected-results.txt").write_text(results)
+    assert results == (example / "expected-results.txt").read_text()
+    assert tree(pkg) == tree(example / "expected"), f"kpt fn render output differs from examples/{name}/expected"
+    if expected_exit == 0:
+        again = kpt_render(pkg, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert tree(pkg) == tree(example / "expected"), "a second render changed the package"
+
+
+@pytest.mark.parametrize("name", KPT_EXAMPLES)
+def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> None:
+    """Against an identity function under kpt, only resources krmfn reported differ.
+
+    kpt re-formats files itself (comment spacing, for one); rendering the same package with
+    ``cat`` as the function isolates what krmfn changed from what kpt does anyway.
+    """
+    example = EXAMPLES / name
+    if (example / "expected-exit-code").exists():
+        pytest.skip("an example that fails writes nothing")
+    identity = tmp_path / "identity"
+    shutil.copytree(example / "pkg", identity)
+    kptfile = identity / "Kptfile"
+    kptfile.write_text(re.sub(r"exec: krmfn\b", "exec: cat", kptfile.read_text()))
+    assert kpt_render(identity, tmp_path).returncode == 0
+    reported = set(
+        re.findall(
+            r"\[info\] \S+?/([A-Z]\w*)/(?:[^/\s]+/)?([^/\s:]+): (?:patched|generated|updated)",
+            (example / "expected-results.txt").read_text(),
+        )
+    )
+    rendered = tree(example / "expected")
+    for path, content in tree(identity).items():
+        if path == "Kptfile":
+            continue
+        assert path in rendered, f"{path} disappeared"
+        if content == rendered[path]:
+            continue
+        before = {_ident(d): d for d in yaml.safe_load_all(content) if d}
+        after = {_ident(d): d for d in yaml.safe_load_all(rendered[path]) if d}
+        assert before.keys() <= after.keys(), f"{path}: resources disappeared"
+        changed = {key for key in before if before[key] != after[key]} | (after.keys() - before.keys())
+        assert changed, f"{path} differs only in formatting, which krmfn must not change"
+        for kind, resource_name in changed:
+            assert (kind, resource_name) in reported, f"{path}: {kind} {resource_name} changed but no result says so"
+
+
+def _ident(doc: dict[str, object]) -> tuple[str, str]:
+    meta = doc.get("metadata")
+    return str(doc.get("kind")), str(meta.get("name") if isinstance(meta, dict) else "")
+
+
+@pytest.mark.parametrize("name", KUSTOMIZE_EXAMPLES)
+def test_kustomize_example(name: str, tmp_path: Path) -> None:
+    example = EXAMPLES / name
+    assert (example / "README.md").is_file(), f"examples/{name} needs a README.md"
+    env = {
+        **os.environ,
+        "PATH": f"{SHIM}{os.pathsep}{os.environ['PATH']}",
+        "KRMFN_DOCKER_LOG": str(tmp_path / "docker.log"),
+    }
+    proc = subprocess.run(
+        ["kubectl", "kustomize", "--enable-alpha-plugins", str(example / "kustomize")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    if UPDATE:
+        (example / "expected.yaml").write_text(proc.stdout)
+    assert proc.stdout == (example / "expected.yaml").read_text()
+    calls = (tmp_path / "docker.log").read_text()
+    assert "--network none" in calls, calls
+    assert "--user nobody" in calls, calls
+
+
+@pytest.mark.parametrize("name", KPT_EXAMPLES + KUSTOMIZE_EXAMPLES)
+def test_example_output_validates_against_the_crd_schemas(name: str) -> None:
+    """Every resource an example renders is valid for its CRD, once Flux has substituted it."""
+    from conftest import flux_substitute
+    from crdschema import assert_manifests_valid
+
+    example = EXAMPLES / name
+    if (example / "expected-exit-code").exists():
+        pytest.skip("a failing example renders nothing")
+    files = (
+        [example / "expected.yaml"]
+        if (example / "expected.yaml").exists()
+        else sorted((example / "expected").rglob("*.yaml"))
+    )
+    # A SOPS file is decrypted by Flux before it is applied; its encrypted form is no manifest.
+    docs = [flux_substitute(f.read_text()) for f in files if f.name != "Kptfile" and not f.name.endswith(".sops.yaml")]
+    assert docs
+    assert_manifests_valid("\n---\n".join(docs))
