@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from krmfn.api.names import DomainName, parse_domain
+from krmfn.api.tunnelservice import service_problem
 from krmfn.errors import ConfigError, Problem
 
 API_VERSION = "krmfn.dev/v1alpha1"
@@ -252,8 +253,6 @@ class TunnelSpec(_Model):
     @field_validator("service", "catch_all")
     @classmethod
     def _valid_service(cls, value: str) -> str:
-        from krmfn.concerns.tunnelrules import service_problem
-
         problem = service_problem(value)
         if problem:
             raise ValueError(problem.replace("must have a `service`", "must not be empty"))

@@ -1,0 +1,17 @@
+"""One module per place a domain must appear: Certificates, issuers, external-dns, gateways,
+routes and DNS records, the tunnel, split horizon, and the optional extras (guardrails,
+expiry alerts, sync waves, the Flux-variable check).
+
+Each concern is a function of a :class:`krmfn.context.Context`; :mod:`krmfn.expand` runs
+them in order.
+
+May import: :mod:`krmfn.context`, :mod:`krmfn.errors`, :mod:`krmfn.api` and
+:mod:`krmfn.krm`. Concerns do not import each other, except these shared names
+(``tests/test_layers.py`` holds the same list):
+
+- :mod:`~krmfn.concerns.certificates` — a domain's Certificate and Secret names and DNS
+  names, which gateways, routes, the tunnel and the plan must agree with;
+- :mod:`~krmfn.concerns.routes` — reading routes and their attachment, for the DNS records
+  and gateways;
+- :mod:`~krmfn.concerns.tunnelrules` — the rule-list logic, for :mod:`~krmfn.concerns.tunnel`.
+"""

@@ -20,12 +20,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-#: Services cloudflared accepts that are not URLs (``ingress.go``, ``validate``).
-_SPECIAL_SERVICES = ("hello_world", "hello-world", "helloworld", "bastion")
-#: Text a later stage fills in (Helm ``tpl``, Flux post-build): opaque here.
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}")
+from krmfn.api.tunnelservice import TEMPLATE as _TEMPLATE
+from krmfn.api.tunnelservice import service_problem
 
 
 @dataclass(frozen=True)
@@ -128,28 +125,6 @@ def hostname_problem(host: Any) -> str | None:
         return f"`hostname` must not have a path: {host!r} (use the rule's `path` for that)"
     if bare.rfind("*") > 0 or (bare.startswith("*") and bare not in ("*",) and not bare.startswith("*.")):
         return f'`hostname` may use `*` only as its whole first label, e.g. "*.example.com": {host!r}'
-    return None
-
-
-def service_problem(service: Any) -> str | None:
-    """Why cloudflared would refuse this ``service``, or None (unknown forms pass)."""
-    if not isinstance(service, str) or not service:
-        return "must have a `service` (a URL such as `https://host:443`, or `http_status:404`)"
-    bare = _TEMPLATE.sub("x", service)
-    if bare.startswith("http_status:"):
-        code = bare.removeprefix("http_status:")
-        return None if code.isdigit() else f"`service` {service!r} must be `http_status:` and a number"
-    if bare.startswith(("unix:", "unix+tls:")) or bare in _SPECIAL_SERVICES:
-        return None
-    try:
-        url = urlsplit(bare)
-    except ValueError:
-        return f"`service` {service!r} must be a URL with a scheme and a hostname"
-    if not url.scheme or not url.hostname:
-        # A template may stand for the whole URL; only the rendered text can tell.
-        return None if bare != service else f"`service` {service!r} must be a URL with a scheme and a hostname"
-    if url.path:
-        return f"`service` {service!r} must not have a path (cloudflared proxies the request's own path)"
     return None
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from krmfn.api.tunnelservice import service_problem
 from krmfn.concerns.tunnelrules import (
     ManagedDomain,
     describe,
@@ -17,7 +18,6 @@ from krmfn.concerns.tunnelrules import (
     path_problem,
     plan,
     rule_problems,
-    service_problem,
     stay_in_place,
 )
 
