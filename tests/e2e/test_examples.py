@@ -27,6 +27,13 @@ SHIM = ROOT / "tests" / "e2e" / "bin"
 UPDATE = os.environ.get("KRMFN_UPDATE_EXPECTED") == "1"
 
 KPT_EXAMPLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "pkg").is_dir())
+
+
+def skip_unless_expected(example: Path) -> None:
+    """A real-layout fixture lands before krmfn can render it; its expectations come with the
+    code that handles it. Until then it is skipped, visibly, never passed."""
+    if not (example / "expected").is_dir() and not (example / "expected.yaml").exists() and not UPDATE:
+        pytest.skip(f"examples/{example.name} has no expected output yet")
 KUSTOMIZE_EXAMPLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "kustomize").is_dir())
 
 
@@ -57,6 +64,7 @@ def test_there_are_examples() -> None:
 @pytest.mark.parametrize("name", KPT_EXAMPLES)
 def test_kpt_example(name: str, tmp_path: Path) -> None:
     example = EXAMPLES / name
+    skip_unless_expected(example)
     assert (example / "README.md").is_file(), f"examples/{name} needs a README.md"
     pkg = tmp_path / "pkg"
     shutil.copytree(example / "pkg", pkg)
@@ -86,6 +94,7 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
     ``cat`` as the function isolates what krmfn changed from what kpt does anyway.
     """
     example = EXAMPLES / name
+    skip_unless_expected(example)
     if (example / "expected-exit-code").exists():
         pytest.skip("an example that fails writes nothing")
     identity = tmp_path / "identity"
@@ -152,6 +161,7 @@ def test_example_output_validates_against_the_crd_schemas(name: str) -> None:
     from crdschema import assert_manifests_valid
 
     example = EXAMPLES / name
+    skip_unless_expected(example)
     if (example / "expected-exit-code").exists():
         pytest.skip("a failing example renders nothing")
     files = (
