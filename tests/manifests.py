@@ -147,7 +147,8 @@ spec:
           dnsZones: ["${SECRET_DOMAIN}"]  # the only zone
 """
 
-#: The template's hand-written wildcard Certificate, whose name krmfn's first Certificate takes.
+#: The template's wildcard Certificate, shortened to what clashes: the name and Secret that
+#: krmfn's Certificate for `${SECRET_DOMAIN}` would take.
 SEED_CERTIFICATE = """\
 apiVersion: cert-manager.io/v1
 kind: Certificate
