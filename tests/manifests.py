@@ -12,7 +12,9 @@ from __future__ import annotations
 
 # --- the MultiDomain ----------------------------------------------------------------------
 
+#: The config is named edge throughout; its generated resources are named after it.
 EDGE = "metadata: {name: edge}\n"
+#: The same, in the block style some tests edit line by line.
 EDGE_BLOCK = "metadata:\n  name: edge\n"
 #: What a config in a kpt package or kustomization carries, so that it is never applied.
 EDGE_LOCAL = 'metadata:\n  name: edge\n  annotations:\n    config.kubernetes.io/local-config: "true"\n'
@@ -45,7 +47,13 @@ def certificates(
 #: Certificates in the Gateways' namespace, issued by the template's ClusterIssuer.
 CERTIFICATES = certificates()
 #: The template's two Gateways, every domain on each one's `https` listener.
-GATEWAYS = "  gateways:\n    - name: envoy-external\n      namespace: network\n    - name: envoy-internal\n      namespace: network\n"
+GATEWAYS = """\
+  gateways:
+    - name: envoy-external
+      namespace: network
+    - name: envoy-internal
+      namespace: network
+"""
 #: The Secrets krmfn names for DOMAINS with ``nameSuffix: production``, primary first.
 PRODUCTION_SECRETS = ("${SECRET_DOMAIN//./-}-production-tls", "example-org-production-tls")
 
@@ -54,9 +62,9 @@ PRODUCTION_SECRETS = ("${SECRET_DOMAIN//./-}-production-tls", "example-org-produ
 
 
 def gateway(
-    name: str = "envoy-external",
-    listeners: str = "",
+    listeners: str,
     *,
+    name: str = "envoy-external",
     target: str | None = "external.${SECRET_DOMAIN}",
     namespace: str = "network",
 ) -> str:
@@ -81,7 +89,6 @@ def https_listener(*secrets: str, namespace: str | None = None) -> str:
 #: The cluster-template's external Gateway as its users have it: the seed's one Secret, named
 #: with Flux's first-dot-only form, on a listener that every domain's routes share.
 ENVOY_EXTERNAL = gateway(
-    "envoy-external",
     """\
     - name: http
       protocol: HTTP
@@ -101,7 +108,7 @@ ENVOY_EXTERNAL = gateway(
             name: ${SECRET_DOMAIN/./-}-production-tls # the seed's form
 """,
 )
-#: Its twin for the LAN, which the template gives the same listeners.
+#: Its twin for the LAN: the same listeners, the target ``internal.${SECRET_DOMAIN}``.
 ENVOY_INTERNAL = ENVOY_EXTERNAL.replace("envoy-external", "envoy-internal").replace("external.${", "internal.${")
 
 
@@ -210,7 +217,6 @@ spec:
     ttl: 1
     watchedResources: ["HTTPRoute", "Service"]
 """
-
 
 #: cloudflared through app-template, as the template writes it: only the wildcard rule, so the
 #: apex gets a 404 (domain-facts §4.5).

@@ -39,9 +39,9 @@ CONFIG = multidomain(
 
 # Both Gateways already list both Secrets: the records, not the refs, are under test here.
 GATEWAYS = (
-    gateway("envoy-external", HTTP_LISTENER + https_listener(*PRODUCTION_SECRETS))
+    gateway(HTTP_LISTENER + https_listener(*PRODUCTION_SECRETS))
     + "---\n"
-    + gateway("envoy-internal", https_listener(*PRODUCTION_SECRETS), target="internal.${SECRET_DOMAIN}")
+    + gateway(https_listener(*PRODUCTION_SECRETS), name="envoy-internal", target="internal.${SECRET_DOMAIN}")
 )
 
 

@@ -33,7 +33,7 @@ CONFIG = multidomain(
 WITH_WAVES = CONFIG + "  syncWaves: {}\n"
 
 STREAM = (
-    gateway(listeners=https_listener("example-com-tls", namespace="cert-manager"), target="external.example.com")
+    gateway(https_listener("example-com-tls", namespace="cert-manager"), target="external.example.com")
     + "---\n"
     + httproute(
         "echo", '["echo.example.org"]', parents="[{name: envoy-external, namespace: network, sectionName: https}]"
