@@ -11,6 +11,22 @@ named in the config (a Gateway, a ClusterIssuer and an external-dns HelmRelease)
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The managed items are the test suite's fixtures: one cluster-template, however it is measured.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from manifests import (
+    CLUSTER_ISSUER,
+    CLUSTER_SECRETS,
+    EDGE_LOCAL,
+    ENVOY_EXTERNAL,
+    EXTERNAL_DNS,
+    certificates,
+    domains,
+    multidomain,
+)
+
 #: Kinds the function reads in these inputs; everything else is passed through unread.
 MANAGED_KINDS = ("Certificate", "Gateway", "ClusterIssuer", "HelmRelease", "Secret")
 #: The most domains one config gets (a Gateway listener holds at most 64 certificate refs).
@@ -20,32 +36,16 @@ MAX_DOMAINS = 60
 TARGETS = 4
 
 
-def config(domains: int) -> str:
-    """A MultiDomain with *domains* literal domains, and one Flux-variable domain first."""
-    names = ["${SECRET_DOMAIN}"] + [f"app{i}.example{i % 7}.org" for i in range(1, domains)]
-    lines = "".join(f"    - name: {name}\n" for name in names)
-    return (
-        "apiVersion: krmfn.dev/v1alpha1\n"
-        "kind: MultiDomain\n"
-        "metadata:\n"
-        "  name: edge\n"
-        "  annotations:\n"
-        '    config.kubernetes.io/local-config: "true"\n'
-        "spec:\n"
-        "  domains:\n"
-        f"{lines}"
-        "  certificates:\n"
-        "    namespace: network\n"
-        "    issuerRef: {name: letsencrypt-production, kind: ClusterIssuer}\n"
-        "    nameSuffix: production\n"
-        "  issuers:\n"
-        "    - name: letsencrypt-production\n"
-        "  gateways:\n"
-        "    - name: envoy-external\n"
-        "      namespace: network\n"
-        "      listener: https\n"
-        "  externalDNS:\n"
-        "    - {kind: HelmRelease, name: cloudflare-dns, namespace: network}\n"
+def config(count: int) -> str:
+    """A MultiDomain with *count* domains: one Flux variable first, then literal ones."""
+    names = ["${SECRET_DOMAIN}"] + [f"app{i}.example{i % 7}.org" for i in range(1, count)]
+    return multidomain(
+        domains(*names),
+        certificates(issuer="{name: letsencrypt-production, kind: ClusterIssuer}", suffix="production"),
+        "  issuers:\n    - name: letsencrypt-production\n",
+        "  gateways:\n    - name: envoy-external\n      namespace: network\n      listener: https\n",
+        "  externalDNS:\n    - {kind: HelmRelease, name: cloudflare-dns, namespace: network}\n",
+        metadata=EDGE_LOCAL,
     )
 
 
@@ -139,62 +139,8 @@ spec:
 """
 
 
-_TARGETS = """\
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: envoy-external
-  namespace: network
-spec:
-  gatewayClassName: envoy
-  listeners:
-    - name: http
-      protocol: HTTP
-      port: 80
-    - name: https
-      protocol: HTTPS
-      port: 443
-      tls:
-        mode: Terminate
-        certificateRefs: []
----
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: letsencrypt-production
-spec:
-  acme:
-    server: https://acme-v02.api.letsencrypt.org/directory
-    email: ops@example.org
-    privateKeySecretRef: {name: letsencrypt-production}
-    solvers:
-      - dns01:
-          cloudflare:
-            apiTokenSecretRef: {name: cloudflare, key: api-token}
----
-apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: cloudflare-dns
-  namespace: network
-spec:
-  interval: 1h
-  chart:
-    spec: {chart: external-dns, version: 1.15.0, sourceRef: {kind: HelmRepository, name: external-dns}}
-  values:
-    provider: {name: cloudflare}
-    domainFilters: []
-"""
-
-_CLUSTER_SECRETS = """\
-apiVersion: v1
-kind: Secret
-metadata:
-  name: cluster-secrets
-  namespace: flux-system
-stringData:
-  SECRET_DOMAIN: example.com
-"""
+#: The targets as cluster-template writes them: comments and quotes for the edits to keep.
+_TARGETS = "---\n".join([ENVOY_EXTERNAL, CLUSTER_ISSUER, EXTERNAL_DNS])
 
 
 def split(items: int, managed_fraction: float = 0.01) -> tuple[int, int]:
@@ -214,7 +160,7 @@ def stream(items: int, managed_fraction: float = 0.01) -> tuple[str, str]:
     domains, hand_written = split(items, managed_fraction)
     unmanaged = items - domains - hand_written - TARGETS
     makers = (_deployment, _service, _config_map)
-    docs = [_CLUSTER_SECRETS, _TARGETS]
+    docs = [CLUSTER_SECRETS, _TARGETS]
     docs.extend(_certificate(i) for i in range(hand_written))
     docs.extend(makers[i % 3](i) for i in range(unmanaged))
     return config(domains), "---\n".join(docs)

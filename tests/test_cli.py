@@ -8,20 +8,14 @@ from pathlib import Path
 
 import pytest
 from conftest import resource_list, run_cli, run_text
+from manifests import EDGE_BLOCK, domains, multidomain
 
 from krmfn import cli
 from krmfn.krm.resourcelist import read
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata:
-  name: edge
-spec:
-  domains:
-    - name: example.com
-  certificates: {namespace: network, issuerRef: {name: le}}
-"""
+CONFIG = multidomain(
+    domains("example.com"), "  certificates: {namespace: network, issuerRef: {name: le}}\n", metadata=EDGE_BLOCK
+)
 APP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n"
 
 

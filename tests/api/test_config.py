@@ -5,22 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from manifests import CERTIFICATES, domains, multidomain
 
 from krmfn.api.config import json_schema, load_config
 from krmfn.errors import ConfigError
 from krmfn.krm.yamltext import load
 
-BASE = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: example.com
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
-"""
+BASE = multidomain(domains("example.com"), CERTIFICATES)
 
 
 def config(**spec: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from conftest import by_kind, expand_yaml, messages
 from crdschema import validate_manifests
+from manifests import DOMAINS, certificates, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.concerns.alerts import format_duration, parse_duration
@@ -14,19 +15,7 @@ from krmfn.errors import ConfigError
 from krmfn.expand import expand
 from krmfn.krm.yamltext import load
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: ${SECRET_DOMAIN}
-    - name: example.org
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
-    nameSuffix: production
-"""
+CONFIG = multidomain(DOMAINS, certificates(suffix="production"))
 ALERTS = CONFIG + "  expiryAlerts: {}\n"
 
 

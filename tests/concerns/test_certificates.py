@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 from conftest import by_kind, expand_yaml, messages
+from manifests import SEED_CERTIFICATE, certificates, multidomain
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
+CONFIG = multidomain(
+    """\
   domains:
     - name: ${SECRET_DOMAIN}
     - name: example.org
       wildcard: false
       extraDNSNames: ["*.lab.example.org", "example.org"]
       issuer: letsencrypt-staging
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
-    nameSuffix: production
+""",
+    certificates(suffix="production"),
+    """\
     duration: 160h
     renewBefore: 48h
     privateKey: {algorithm: ECDSA, rotationPolicy: Always}
     usages: [digital signature]
     secretTemplate: {labels: {backup: "true"}}
     revisionHistoryLimit: 2
-"""
+""",
+)
 
 
 def test_one_certificate_per_domain_with_every_field() -> None:
@@ -66,18 +64,7 @@ def test_more_than_100_names_is_an_error() -> None:
 
 
 def test_hand_written_certificate_with_the_seed_name_is_an_error() -> None:
-    seed = """\
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: "${SECRET_DOMAIN/./-}-production"
-  namespace: network
-spec:
-  secretName: "${SECRET_DOMAIN/./-}-production-tls"
-  issuerRef: {name: letsencrypt-production, kind: ClusterIssuer}
-  dnsNames: ["${SECRET_DOMAIN}", "*.${SECRET_DOMAIN}"]
-"""
-    errors = messages(expand_yaml(CONFIG, seed), "error")
+    errors = messages(expand_yaml(CONFIG, SEED_CERTIFICATE), "error")
     assert len(errors) == 1
     assert errors[0].startswith(
         "Certificate network/${SECRET_DOMAIN/./-}-production must not share its name with the Certificate"

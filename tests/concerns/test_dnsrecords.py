@@ -8,74 +8,41 @@ from typing import Any
 import pytest
 from conftest import by_kind, expand_yaml, messages
 from crdschema import assert_manifests_valid
+from manifests import (
+    CERTIFICATES,
+    DOMAINS,
+    HTTP_LISTENER,
+    PRODUCTION_SECRETS,
+    certificates,
+    domains,
+    gateway,
+    https_listener,
+    multidomain,
+)
 
 from krmfn.api.config import load_config
 from krmfn.expand import Expansion, expand
 from krmfn.krm.yamltext import load
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: ${SECRET_DOMAIN}
-    - name: example.org
-  certificates:
-    issuerRef: {name: letsencrypt-production}
-    nameSuffix: production
+CONFIG = multidomain(
+    DOMAINS,
+    certificates(None, suffix="production"),
+    """\
   gateways:
     - name: envoy-external
       namespace: network
       dns: {target: "external.{domain}", type: CNAME}
     - name: envoy-internal
       namespace: network
-"""
+""",
+)
 
-GATEWAYS = """\
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: envoy-external
-  namespace: network
-  annotations:
-    external-dns.alpha.kubernetes.io/target: external.${SECRET_DOMAIN}
-spec:
-  gatewayClassName: envoy
-  listeners:
-    - name: http
-      protocol: HTTP
-      port: 80
-    - name: https
-      protocol: HTTPS
-      port: 443
-      tls:
-        certificateRefs:
-          - kind: Secret
-            name: ${SECRET_DOMAIN//./-}-production-tls
-          - kind: Secret
-            name: example-org-production-tls
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: envoy-internal
-  namespace: network
-  annotations:
-    external-dns.alpha.kubernetes.io/target: internal.${SECRET_DOMAIN}
-spec:
-  gatewayClassName: envoy
-  listeners:
-    - name: https
-      protocol: HTTPS
-      port: 443
-      tls:
-        certificateRefs:
-          - kind: Secret
-            name: ${SECRET_DOMAIN//./-}-production-tls
-          - kind: Secret
-            name: example-org-production-tls
-"""
+# Both Gateways already list both Secrets: the records, not the refs, are under test here.
+GATEWAYS = (
+    gateway(HTTP_LISTENER + https_listener(*PRODUCTION_SECRETS))
+    + "---\n"
+    + gateway(https_listener(*PRODUCTION_SECRETS), name="envoy-internal", target="internal.${SECRET_DOMAIN}")
+)
 
 
 def route(
@@ -356,22 +323,16 @@ def test_output_validates_against_the_schemas() -> None:
 
 # --- Ingress variant ----------------------------------------------------------------------
 
-INGRESS_CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: example.com
-    - name: example.org
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
+INGRESS_CONFIG = multidomain(
+    domains("example.com", "example.org"),
+    CERTIFICATES,
+    """\
   gateways:
     - name: external
       kind: IngressClass
       dns: {target: "external.{domain}", lanAddress: 192.168.1.20}
-"""
+""",
+)
 
 
 BACKEND = "{paths: [{path: /, pathType: Prefix, backend: {service: {name: app, port: {number: 80}}}}]}"

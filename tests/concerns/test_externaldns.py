@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from conftest import expand_yaml, messages
 from crdschema import assert_manifests_valid
+from manifests import CERTIFICATES, EDGE_BLOCK, EXTERNAL_DNS, httproute, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.concerns.externaldns import Effective, apply_args, flag_values, lets_through, txt_name
@@ -18,40 +19,11 @@ SUBST = {"SECRET_DOMAIN": "example.com"}
 
 
 def config(installs: str, domains: str = "    - name: ${SECRET_DOMAIN}\n    - name: example.org\n") -> str:
-    return (
-        "apiVersion: krmfn.dev/v1alpha1\nkind: MultiDomain\nmetadata:\n  name: edge\nspec:\n"
-        f"  domains:\n{domains}"
-        "  certificates:\n    namespace: network\n    issuerRef: {name: letsencrypt-production}\n"
-        f"  externalDNS:\n{installs}"
-    )
+    return multidomain("  domains:\n" + domains, CERTIFICATES, "  externalDNS:\n" + installs, metadata=EDGE_BLOCK)
 
 
-HELMRELEASE = """\
----
-# external-dns for Cloudflare, as cluster-template writes it
-apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: cloudflare-dns
-  namespace: network
-spec:
-  interval: 1h
-  chartRef:
-    kind: OCIRepository
-    name: cloudflare-dns
-  values:
-    fullnameOverride: cloudflare-dns
-    provider: cloudflare
-    extraArgs:
-      - --cloudflare-proxied
-      - --gateway-name=envoy-external
-    triggerLoopOnEvent: true
-    policy: sync
-    sources: ["crd", "gateway-httproute"]
-    txtPrefix: k8s.
-    txtOwnerId: default
-    domainFilters: ["${SECRET_DOMAIN}"]  # every zone
-"""
+HELMRELEASE = "---\n" + EXTERNAL_DNS
+
 
 DEPLOYMENT = """\
 ---
@@ -217,10 +189,7 @@ TUNNEL = "  tunnel: {kind: HelmRelease, name: cloudflare-tunnel, namespace: netw
 
 
 def test_txt_prefix_without_record_type_warns_when_an_apex_is_routed() -> None:
-    route = (
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\n  namespace: default\n"
-        "spec:\n  hostnames: [example.org]\n  parentRefs: [{name: envoy-external, namespace: network}]\n"
-    )
+    route = httproute("web", "[example.org]")
     exp = expand_yaml(config(HR), HELMRELEASE + "---\n" + route)
     [warning] = [m for m in messages(exp, "warning") if "txtPrefix" in m]
     assert "`txtPrefix` 'k8s.' must contain `%{record_type}` and end with a dot" in warning
@@ -241,20 +210,14 @@ def test_txt_prefix_warns_for_an_apex_in_a_dnsendpoint() -> None:
     ("prefix", "warned"), [("k8s-%{record_type}.", False), ("%{record_type}-k8s", True), ("k8s-", True)]
 )
 def test_txt_prefix_must_have_record_type_and_a_dot(prefix: str, warned: bool) -> None:
-    route = (
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\n"
-        "spec:\n  hostnames: ['${SECRET_DOMAIN}']\n"
-    )
+    route = httproute("web", "['${SECRET_DOMAIN}']", parents=None, namespace=None)
     hr = HELMRELEASE.replace("txtPrefix: k8s.", f"txtPrefix: '{prefix}'")
     exp = expand_yaml(config(HR), hr + "---\n" + route)
     assert any("must contain `%{record_type}`" in m for m in messages(exp, "warning")) is warned
 
 
 def test_no_apex_record_no_txt_prefix_warning() -> None:
-    route = (
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\n"
-        "spec:\n  hostnames: [www.example.org]\n"
-    )
+    route = httproute("web", "[www.example.org]", parents=None, namespace=None)
     other = route.replace("web", "other").replace("www.example.org", "example.net")
     exp = expand_yaml(config(HR), HELMRELEASE + "---\n" + route + "---\n" + other)
     assert messages(exp, "warning") == []

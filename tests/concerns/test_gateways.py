@@ -7,61 +7,15 @@ from typing import Any
 import pytest
 from conftest import by_kind, expand_yaml, messages
 from crdschema import assert_manifests_valid
+from manifests import DOMAINS, ENVOY_EXTERNAL, ENVOY_INTERNAL, GATEWAYS, certificates, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.errors import ConfigError
 from krmfn.expand import Expansion, expand
 from krmfn.krm.yamltext import load
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: ${SECRET_DOMAIN}
-    - name: example.org
-  certificates:
-    issuerRef: {name: letsencrypt-production}
-    nameSuffix: production
-  gateways:
-    - name: envoy-external
-      namespace: network
-    - name: envoy-internal
-      namespace: network
-"""
-
-# The seed cluster-template's Gateway, as its users have it (first-dot-only Flux form).
-EXTERNAL = """\
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: envoy-external
-  namespace: network
-  annotations:
-    external-dns.alpha.kubernetes.io/target: external.${SECRET_DOMAIN}
-spec:
-  gatewayClassName: envoy
-  listeners:
-    - name: http
-      protocol: HTTP
-      port: 80
-      allowedRoutes:
-        namespaces:
-          from: Same
-    - name: https # all domains, one listener
-      protocol: HTTPS
-      port: 443
-      allowedRoutes:
-        namespaces:
-          from: "All"
-      tls:
-        certificateRefs:
-          - kind: Secret
-            name: ${SECRET_DOMAIN/./-}-production-tls # the seed's form
-"""
-INTERNAL = EXTERNAL.replace("envoy-external", "envoy-internal").replace("external.${", "internal.${")
-SEED = EXTERNAL + "---\n" + INTERNAL
+CONFIG = multidomain(DOMAINS, certificates(None, suffix="production"), GATEWAYS)
+SEED = ENVOY_EXTERNAL + "---\n" + ENVOY_INTERNAL
 
 
 def gateway(exp: Expansion, name: str = "envoy-external") -> dict[str, Any]:
@@ -123,7 +77,7 @@ def test_primary_goes_first_whatever_the_config_order() -> None:
 
 
 def test_refs_not_managed_are_kept_after_the_managed_ones() -> None:
-    stream = EXTERNAL.replace(
+    stream = ENVOY_EXTERNAL.replace(
         "            name: ${SECRET_DOMAIN/./-}-production-tls # the seed's form\n",
         "            name: legacy-tls\n"
         "          - kind: Secret\n"
@@ -154,7 +108,7 @@ def test_already_right_gateway_comes_out_byte_identical() -> None:
 def test_gateway_not_in_config_passes_through_unchanged() -> None:
     config = CONFIG.replace("    - name: envoy-internal\n      namespace: network\n", "")
     exp = expand_yaml(config, SEED)
-    assert text_of(exp, "Gateway", "envoy-internal") == INTERNAL
+    assert text_of(exp, "Gateway", "envoy-internal") == ENVOY_INTERNAL
 
 
 def test_only_attached_domains_are_listed() -> None:
@@ -169,7 +123,7 @@ def test_gateway_no_domain_attaches_to_is_left_alone() -> None:
         "- name: ${SECRET_DOMAIN}", "- name: ${SECRET_DOMAIN}\n      gateways: [envoy-external]"
     ).replace("- name: example.org", "- name: example.org\n      gateways: [envoy-external]")
     exp = expand_yaml(config, SEED)
-    assert text_of(exp, "Gateway", "envoy-internal") == INTERNAL
+    assert text_of(exp, "Gateway", "envoy-internal") == ENVOY_INTERNAL
 
 
 def test_domain_removed_from_config_loses_its_ref() -> None:
@@ -181,7 +135,7 @@ def test_domain_removed_from_config_loses_its_ref() -> None:
 
 
 def test_duplicate_managed_refs_are_listed_once() -> None:
-    stream = EXTERNAL.replace(
+    stream = ENVOY_EXTERNAL.replace(
         "            name: ${SECRET_DOMAIN/./-}-production-tls # the seed's form\n",
         "            name: ${SECRET_DOMAIN/./-}-production-tls\n          - kind: Secret\n"
         "            name: ${SECRET_DOMAIN//./-}-production-tls\n",
@@ -202,7 +156,7 @@ def test_duplicate_managed_refs_are_listed_once() -> None:
 )
 def test_listener_that_cannot_serve_certificates_is_an_error(old: str, new: str, expected: str) -> None:
     config = CONFIG.replace("    - name: envoy-internal\n      namespace: network\n", "")
-    stream = EXTERNAL.replace(old, new)
+    stream = ENVOY_EXTERNAL.replace(old, new)
     exp = expand_yaml(config, stream)
     errors = messages(exp, "error")
     assert any(expected in m and "Gateway network/envoy-external" in m for m in errors), errors
@@ -214,7 +168,7 @@ def test_listener_error_names_the_listeners_there_are() -> None:
         "namespace: network\n    - name: envoy-internal",
         "namespace: network\n      listener: websecure\n    - name: envoy-internal",
     )
-    exp = expand_yaml(config, EXTERNAL)
+    exp = expand_yaml(config, ENVOY_EXTERNAL)
     assert any("listener 'websecure'" in m and "its listeners are 'http', 'https'" in m for m in messages(exp, "error"))
 
 
@@ -228,7 +182,7 @@ def test_gateway_without_listeners_is_an_error() -> None:
 
 
 def test_missing_gateway_is_an_error_naming_the_config_field() -> None:
-    exp = expand_yaml(CONFIG, EXTERNAL)
+    exp = expand_yaml(CONFIG, ENVOY_EXTERNAL)
     errors = [res for res in exp.results if res.severity == "error"]
     assert len(errors) == 1
     assert "Gateway network/envoy-internal" in errors[0].message
@@ -240,16 +194,16 @@ def test_more_than_64_refs_is_an_error() -> None:
     config = CONFIG.replace("    - name: example.org\n", "    - name: example.org\n" + domains).replace(
         "    - name: envoy-internal\n      namespace: network\n", ""
     )
-    exp = expand_yaml(config, EXTERNAL)
+    exp = expand_yaml(config, ENVOY_EXTERNAL)
     assert any("at most 64 `tls.certificateRefs`" in m and "it would have 66" in m for m in messages(exp, "error"))
-    assert text_of(exp, "Gateway", "envoy-external") == EXTERNAL
+    assert text_of(exp, "Gateway", "envoy-external") == ENVOY_EXTERNAL
 
 
 def test_old_secret_in_another_namespace_gets_a_warning() -> None:
     config = CONFIG.replace(
         "    nameSuffix: production\n", "    nameSuffix: production\n    namespace: cert-manager\n"
     ).replace("    - name: envoy-internal\n      namespace: network\n", "")
-    exp = expand_yaml(config, EXTERNAL)
+    exp = expand_yaml(config, ENVOY_EXTERNAL)
     assert [r.get("namespace") for r in refs(exp)] == ["cert-manager", "cert-manager", None]
     assert any(
         "lists Secret 'network/${SECRET_DOMAIN//./-}-production-tls' beside the generated" in m
@@ -314,7 +268,7 @@ def listeners(exp: Expansion) -> list[dict[str, Any]]:
 
 
 def test_per_domain_mode_replaces_the_shared_listener_by_one_pair_per_domain() -> None:
-    exp = expand_yaml(PER_DOMAIN, EXTERNAL)
+    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL)
     got = listeners(exp)
     assert [x["name"] for x in got] == [
         "http",
@@ -337,7 +291,7 @@ def test_per_domain_mode_replaces_the_shared_listener_by_one_pair_per_domain() -
 
 
 def test_per_domain_mode_prunes_the_listeners_of_a_removed_domain() -> None:
-    exp = expand_yaml(PER_DOMAIN, EXTERNAL)
+    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL)
     again = rerun(PER_DOMAIN.replace("    - name: example.org\n", ""), exp)
     assert [x["name"] for x in listeners(again)] == [
         "http",
@@ -347,7 +301,7 @@ def test_per_domain_mode_prunes_the_listeners_of_a_removed_domain() -> None:
 
 
 def test_per_domain_mode_keeps_edits_to_a_generated_listener() -> None:
-    exp = expand_yaml(PER_DOMAIN, EXTERNAL)
+    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL)
     edited = [
         i.text.replace("      port: 443\n", "      port: 8443\n", 1) if i.header.kind == "Gateway" else i.text
         for i in exp.items
@@ -358,22 +312,24 @@ def test_per_domain_mode_keeps_edits_to_a_generated_listener() -> None:
 
 def test_per_domain_mode_without_wildcard_has_only_the_apex_listener() -> None:
     config = PER_DOMAIN.replace("- name: example.org", "- name: example.org\n      wildcard: false")
-    names = [x["name"] for x in listeners(expand_yaml(config, EXTERNAL))]
+    names = [x["name"] for x in listeners(expand_yaml(config, ENVOY_EXTERNAL))]
     assert "https-example-org-apex" in names
     assert "https-example-org" not in names
 
 
 def test_per_domain_mode_warns_above_64_listeners() -> None:
     domains = "".join(f"    - name: d{i}.example.net\n" for i in range(31))
-    exp = expand_yaml(PER_DOMAIN.replace("    - name: example.org\n", "    - name: example.org\n" + domains), EXTERNAL)
+    exp = expand_yaml(
+        PER_DOMAIN.replace("    - name: example.org\n", "    - name: example.org\n" + domains), ENVOY_EXTERNAL
+    )
     assert any("would have 67 listeners" in m for m in messages(exp, "warning"))
-    assert text_of(exp, "Gateway", "envoy-external") == EXTERNAL
+    assert text_of(exp, "Gateway", "envoy-external") == ENVOY_EXTERNAL
 
 
 def test_per_domain_mode_needs_an_https_template() -> None:
-    exp = expand_yaml(PER_DOMAIN, EXTERNAL.replace("      protocol: HTTPS\n", "      protocol: TLS\n"))
+    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL.replace("      protocol: HTTPS\n", "      protocol: TLS\n"))
     assert any("must have protocol HTTPS and terminate TLS" in m for m in messages(exp, "error"))
-    missing = expand_yaml(PER_DOMAIN, EXTERNAL.replace("- name: https #", "- name: web #"))
+    missing = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL.replace("- name: https #", "- name: web #"))
     assert any("must have the listener 'https'" in m for m in messages(missing, "error"))
 
 
@@ -489,7 +445,7 @@ def test_per_domain_mode_with_cross_namespace_secrets_and_without_listeners() ->
     config = PER_DOMAIN.replace(
         "    nameSuffix: production\n", "    nameSuffix: production\n    namespace: cert-manager\n"
     )
-    exp = expand_yaml(config, EXTERNAL)
+    exp = expand_yaml(config, ENVOY_EXTERNAL)
     assert listeners(exp)[1]["tls"]["certificateRefs"][0]["namespace"] == "cert-manager"
     assert len(by_kind(exp, "ReferenceGrant")) == 1
     bare = (

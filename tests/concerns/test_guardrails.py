@@ -9,25 +9,14 @@ import pytest
 from celpy.adapter import json_to_cel
 from conftest import by_kind, expand_yaml, messages
 from crdschema import assert_manifests_valid, validate_manifests
+from manifests import CERTIFICATES, domains, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.errors import ConfigError
 from krmfn.expand import Expansion, expand
 from krmfn.krm.yamltext import load
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: ${SECRET_DOMAIN}
-    - name: example.org
-    - name: lab.example.net
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
-"""
+CONFIG = multidomain(domains("${SECRET_DOMAIN}", "example.org", "lab.example.net"), CERTIFICATES)
 VAP = CONFIG + "  guardrails: {}\n"
 KYVERNO = CONFIG + "  guardrails: {engine: Kyverno}\n"
 FLUX = {"SECRET_DOMAIN": "example.com"}

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from conftest import expand_yaml, messages
 from crdschema import assert_manifests_valid
+from manifests import CLUSTER_ISSUER, EDGE_BLOCK, certificates, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.concerns.issuers import SERVERS, pick_solver, zone_key
@@ -19,37 +20,15 @@ SUBST = {"SECRET_DOMAIN": "example.com"}
 
 def config(domains: str = "    - name: ${SECRET_DOMAIN}\n    - name: example.org\n", issuers: str | None = None) -> str:
     issuers = issuers if issuers is not None else "    - name: letsencrypt-production\n"
-    return (
-        "apiVersion: krmfn.dev/v1alpha1\nkind: MultiDomain\nmetadata:\n  name: edge\nspec:\n"
-        f"  domains:\n{domains}"
-        "  certificates:\n    namespace: network\n    issuerRef: {name: letsencrypt-production, kind: ClusterIssuer}\n"
-        "    nameSuffix: production\n"
-        f"  issuers:\n{issuers}"
+    return multidomain(
+        "  domains:\n" + domains,
+        certificates(issuer="{name: letsencrypt-production, kind: ClusterIssuer}", suffix="production"),
+        "  issuers:\n" + issuers,
+        metadata=EDGE_BLOCK,
     )
 
 
-TEMPLATE_ISSUER = """\
----
-# cert-manager ClusterIssuer, as cluster-template writes it
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: letsencrypt-production
-spec:
-  acme:
-    server: https://acme-v02.api.letsencrypt.org/directory
-    profile: shortlived
-    privateKeySecretRef:
-      name: letsencrypt-production
-    solvers:
-      - dns01:
-          cloudflare:
-            apiTokenSecretRef:
-              name: cert-manager-secret
-              key: api-token
-        selector:
-          dnsZones: ["${SECRET_DOMAIN}"]  # the only zone
-"""
+TEMPLATE_ISSUER = "---\n" + CLUSTER_ISSUER
 
 
 ISSUER_HEAD = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt-production\nspec:\n"

@@ -4,38 +4,28 @@ from __future__ import annotations
 
 import pytest
 from conftest import expand_yaml
+from manifests import CERTIFICATES, GATEWAYS, httproute, multidomain
 
 from krmfn.krm.results import Result
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
+CONFIG = multidomain(
+    """\
   domains:
     - name: example.com
     - name: example.org
       extraDNSNames: ["*.lab.example.org"]
     - name: dev.example.com
       gateways: [envoy-internal]
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
-  gateways:
-    - name: envoy-external
-      namespace: network
-    - name: envoy-internal
-      namespace: network
-"""
+""",
+    CERTIFICATES,
+    GATEWAYS,
+)
 
 
 def route(
     hostnames: str, parents: str = "[{name: envoy-external, namespace: network}]", kind: str = "HTTPRoute"
 ) -> str:
-    return (
-        f"---\napiVersion: gateway.networking.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: app\n  namespace: default\n"
-        f"spec:\n  hostnames: {hostnames}\n  parentRefs: {parents}\n"
-    )
+    return "---\n" + httproute("app", hostnames, parents=parents, kind=kind)
 
 
 def results(stream: str, config: str = CONFIG) -> list[Result]:

@@ -7,38 +7,21 @@ from typing import Any
 import pytest
 from conftest import expand_yaml, messages
 from crdschema import assert_manifests_valid
+from manifests import CERTIFICATES, EDGE_BLOCK, K8S_GATEWAY, multidomain
 
 from krmfn.expand import Expansion
 
 
 def config(domains: str = "    - name: ${SECRET_DOMAIN}\n    - name: example.org\n") -> str:
-    return (
-        "apiVersion: krmfn.dev/v1alpha1\nkind: MultiDomain\nmetadata:\n  name: edge\nspec:\n"
-        f"  domains:\n{domains}"
-        "  certificates:\n    namespace: network\n    issuerRef: {name: letsencrypt-production}\n"
-        "  splitHorizon: {name: k8s-gateway, namespace: network}\n"
+    return multidomain(
+        "  domains:\n" + domains,
+        CERTIFICATES,
+        "  splitHorizon: {name: k8s-gateway, namespace: network}\n",
+        metadata=EDGE_BLOCK,
     )
 
 
-K8S_GATEWAY = """\
----
-# k8s_gateway answers LAN queries for the cluster's zones
-apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: k8s-gateway
-  namespace: network
-spec:
-  interval: 1h
-  chartRef:
-    kind: OCIRepository
-    name: k8s-gateway
-  values:
-    fullnameOverride: k8s-gateway
-    domain: "${SECRET_DOMAIN}"  # the delegated zone(s)
-    ttl: 1
-    watchedResources: ["HTTPRoute", "Service"]
-"""
+TEMPLATE_HR = "---\n" + K8S_GATEWAY
 
 
 HEAD = (
@@ -59,8 +42,8 @@ def text_of(exp: Expansion) -> str:
 
 
 def test_domain_lists_every_zone_space_separated_keeping_quotes_and_comments() -> None:
-    exp = expand_yaml(config(), K8S_GATEWAY)
-    assert text_of(exp) == K8S_GATEWAY.removeprefix("---\n").replace(
+    exp = expand_yaml(config(), TEMPLATE_HR)
+    assert text_of(exp) == TEMPLATE_HR.removeprefix("---\n").replace(
         'domain: "${SECRET_DOMAIN}"', 'domain: "${SECRET_DOMAIN} example.org"'
     )
     assert "patched HelmRelease network/k8s-gateway: set `spec.values.domain` to '${SECRET_DOMAIN} example.org'" in (
@@ -76,19 +59,19 @@ def test_only_split_horizon_domains_are_listed_in_config_order() -> None:
         "    - name: b.example\n    - name: a.example\n      primary: true\n"
         "    - name: c.example\n      splitHorizon: false\n"
     )
-    exp = expand_yaml(config(domains), K8S_GATEWAY)
+    exp = expand_yaml(config(domains), TEMPLATE_HR)
     assert of_kind(exp, "HelmRelease")[0]["spec"]["values"]["domain"] == "b.example a.example"
 
 
 def test_a_domain_already_right_is_untouched_whatever_its_spacing() -> None:
-    hr = K8S_GATEWAY.replace('"${SECRET_DOMAIN}"', '"${SECRET_DOMAIN}   example.org"')
+    hr = TEMPLATE_HR.replace('"${SECRET_DOMAIN}"', '"${SECRET_DOMAIN}   example.org"')
     exp = expand_yaml(config(), hr)
     assert text_of(exp) == hr.removeprefix("---\n")
     assert messages(exp, "warning") == []
 
 
 def test_dns_challenge_with_several_zones_is_warned_about() -> None:
-    hr = K8S_GATEWAY + "    dnsChallenge:\n      enabled: true\n      domain: dns01.example.com\n"
+    hr = TEMPLATE_HR + "    dnsChallenge:\n      enabled: true\n      domain: dns01.example.com\n"
     exp = expand_yaml(config(), hr)
     [warning] = messages(exp, "warning")
     assert "`spec.values.dnsChallenge.enabled` must be false with more than one zone" in warning
@@ -97,8 +80,8 @@ def test_dns_challenge_with_several_zones_is_warned_about() -> None:
 
 
 def test_no_split_horizon_domain_leaves_the_release_alone() -> None:
-    exp = expand_yaml(config("    - name: example.org\n      splitHorizon: false\n"), K8S_GATEWAY)
-    assert text_of(exp) == K8S_GATEWAY.removeprefix("---\n")
+    exp = expand_yaml(config("    - name: example.org\n      splitHorizon: false\n"), TEMPLATE_HR)
+    assert text_of(exp) == TEMPLATE_HR.removeprefix("---\n")
     assert any("no domain has `splitHorizon: true`" in m for m in messages(exp, "warning"))
 
 
@@ -125,6 +108,6 @@ def test_a_missing_release_is_an_error() -> None:
 
 def test_without_split_horizon_config_nothing_is_read() -> None:
     cfg = config().replace("  splitHorizon: {name: k8s-gateway, namespace: network}\n", "")
-    exp = expand_yaml(cfg, K8S_GATEWAY)
-    assert text_of(exp) == K8S_GATEWAY.removeprefix("---\n")
+    exp = expand_yaml(cfg, TEMPLATE_HR)
+    assert text_of(exp) == TEMPLATE_HR.removeprefix("---\n")
     assert messages(exp, "error") == []

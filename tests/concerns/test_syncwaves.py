@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import expand_yaml, messages
+from manifests import certificates, domains, gateway, httproute, https_listener, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.concerns.syncwaves import ANNOTATION, DEFAULT_WAVES, waves
@@ -11,17 +12,10 @@ from krmfn.errors import ConfigError
 from krmfn.expand import Expansion, expand
 from krmfn.krm.yamltext import load
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata: {name: edge}
-spec:
-  domains:
-    - name: example.com
-    - name: example.org
-  certificates:
-    namespace: cert-manager
-    issuerRef: {name: letsencrypt-production}
+CONFIG = multidomain(
+    domains("example.com", "example.org"),
+    certificates("cert-manager"),
+    """\
   issuers:
     - name: letsencrypt-production
       acme:
@@ -33,38 +27,18 @@ spec:
       dns: {target: "external.{domain}"}
   guardrails: {}
   expiryAlerts: {}
-"""
+""",
+)
 
 WITH_WAVES = CONFIG + "  syncWaves: {}\n"
 
-STREAM = """\
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: envoy-external
-  namespace: network
-  annotations:
-    external-dns.alpha.kubernetes.io/target: external.example.com
-spec:
-  gatewayClassName: envoy
-  listeners:
-    - name: https
-      protocol: HTTPS
-      port: 443
-      tls:
-        certificateRefs:
-          - {kind: Secret, name: example-com-tls, namespace: cert-manager}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: echo
-  namespace: default
-spec:
-  hostnames: ["echo.example.org"]
-  parentRefs:
-    - {name: envoy-external, namespace: network, sectionName: https}
-"""
+STREAM = (
+    gateway(https_listener("example-com-tls", namespace="cert-manager"), target="external.example.com")
+    + "---\n"
+    + httproute(
+        "echo", '["echo.example.org"]', parents="[{name: envoy-external, namespace: network, sectionName: https}]"
+    )
+)
 
 
 def generated_waves(exp: Expansion) -> dict[tuple[str, str], str | None]:

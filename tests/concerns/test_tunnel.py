@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from conftest import expand_yaml, messages
 from crdschema import assert_manifests_valid, schema_validation_available
+from manifests import CERTIFICATES, CLOUDFLARE_TUNNEL, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.errors import ConfigError
@@ -17,16 +18,13 @@ SVC = "https://envoy-external.{{ .Release.Namespace }}.svc.cluster.local:443"
 
 
 def config(domains: str = "    - name: ${SECRET_DOMAIN}\n", tunnel: str = "", gateways: str = "") -> str:
-    return (
-        "apiVersion: krmfn.dev/v1alpha1\nkind: MultiDomain\nmetadata: {name: edge}\nspec:\n  domains:\n"
-        + domains
-        + "  certificates: {namespace: network, issuerRef: {name: letsencrypt-production}}\n"
-        + gateways
-        + (
-            tunnel
-            or "  tunnel:\n    kind: HelmRelease\n    name: cloudflare-tunnel\n    namespace: network\n"
-            f"    service: {SVC}\n    originRequest: {{http2Origin: true}}\n"
-        )
+    return multidomain(
+        "  domains:\n" + domains,
+        CERTIFICATES,
+        gateways,
+        tunnel
+        or "  tunnel:\n    kind: HelmRelease\n    name: cloudflare-tunnel\n    namespace: network\n"
+        f"    service: {SVC}\n    originRequest: {{http2Origin: true}}\n",
     )
 
 
@@ -35,34 +33,8 @@ CM_TUNNEL = (
     "    service: https://envoy-external.network.svc.cluster.local:443\n"
 )
 
-# The cluster-template's HelmRelease (domain-facts §4.5): only the wildcard rule, so the apex 404s.
-TEMPLATE_HR = """\
----
-# yaml-language-server: $schema=https://kubernetes-schemas.pages.dev/helm.toolkit.fluxcd.io/helmrelease_v2.json
-apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: cloudflare-tunnel
-  namespace: network
-spec:
-  interval: 1h
-  chartRef:
-    kind: OCIRepository
-    name: cloudflare-tunnel
-  values:
-    configMaps:
-      config:
-        data:
-          config.yaml: |-
-            # Requests arrive through the tunnel and go to the external gateway.
-            ingress:
-              - hostname: "*.${SECRET_DOMAIN}"
-                originRequest:
-                  http2Origin: true
-                  originServerName: external.${SECRET_DOMAIN}
-                service: https://envoy-external.{{ .Release.Namespace }}.svc.cluster.local:443
-              - service: http_status:404 # everything else
-"""
+TEMPLATE_HR = "---\n" + CLOUDFLARE_TUNNEL
+
 
 APEX_RULE = """\
               - hostname: ${SECRET_DOMAIN}

@@ -14,25 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from manifests import CERTIFICATES, EDGE_LOCAL, domains, multidomain
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIM = ROOT / "tests" / "e2e" / "bin"
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata:
-  name: edge
-  annotations:
-    config.kubernetes.io/local-config: "true"
-spec:
-  domains:
-    - name: example.com
-    - name: ${SECRET_DOMAIN_TWO}
-  certificates:
-    namespace: network
-    issuerRef: {name: letsencrypt-production}
-"""
+CONFIG = multidomain(domains("example.com", "${SECRET_DOMAIN_TWO}"), CERTIFICATES, metadata=EDGE_LOCAL)
 # Written the way kpt writes files, so that kpt's own re-formatting shows no difference.
 APP = """\
 # The app: krmfn must not touch it.

@@ -15,21 +15,16 @@ from pathlib import Path
 import yaml
 from conftest import flux_substitute
 from crdschema import assert_manifests_valid
+from manifests import DOMAINS, EDGE_BLOCK, multidomain
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIM = ROOT / "tests" / "e2e" / "bin"
 
-CONFIG = """\
-apiVersion: krmfn.dev/v1alpha1
-kind: MultiDomain
-metadata:
-  name: edge
-spec:
-  domains:
-    - name: ${SECRET_DOMAIN}
-    - name: example.org
-  certificates: {namespace: network, issuerRef: {name: letsencrypt-production}, nameSuffix: production}
-"""
+CONFIG = multidomain(
+    DOMAINS,
+    "  certificates: {namespace: network, issuerRef: {name: letsencrypt-production}, nameSuffix: production}\n",
+    metadata=EDGE_BLOCK,
+)
 APP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  greeting: hello\n"
 
 
