@@ -246,6 +246,10 @@ def _origin(doc: Doc, ks: FluxKustomization) -> str:
     return os.path.normpath(os.path.join(ks.path, where)) if where else ks.path
 
 
+def _substitution_disabled(meta: Doc) -> bool:
+    return "disabled" in ((meta.get("labels") or {}).get(DISABLED), (meta.get("annotations") or {}).get(DISABLED))
+
+
 def build(root: Path, ks: FluxKustomization, variables: Mapping[str, str] | None, *, strict: bool = True) -> list[Doc]:
     """The documents kustomize-controller applies for *ks*.
 
@@ -288,9 +292,7 @@ def build_with_files(
         if not isinstance(doc, dict):
             continue
         meta = doc.get("metadata") or {}
-        disabled = DISABLED in (meta.get("labels") or {}) and meta["labels"][DISABLED] == "disabled"
-        disabled = disabled or (meta.get("annotations") or {}).get(DISABLED) == "disabled"
-        if values and not disabled:
+        if values and not _substitution_disabled(meta):
             try:
                 doc = yaml.safe_load(envsubst(text, values, strict=strict))
             except FluxError as err:
@@ -406,7 +408,8 @@ def problems(docs: Sequence[Doc] | Mapping[str, Sequence[Doc]]) -> list[str]:
             kind, ns, name = str(doc.get("kind")), meta.get("namespace") or "", str(meta.get("name"))
             group = str(doc.get("apiVersion", "")).rpartition("/")[0]
             owners.setdefault((group, kind, ns, name), []).append(owner)
-            found += _placeholders(doc, _ref(doc))
+            if not _substitution_disabled(meta):  # left for another tool on purpose (gatus, scripts)
+                found += _placeholders(doc, _ref(doc))
             if group == "krmfn.dev":
                 found.append(f"{_ref(doc)}: a krmfn config is applied to the cluster")
             if kind == "Certificate":

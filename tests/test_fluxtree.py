@@ -371,6 +371,19 @@ def test_problem_placeholder_left() -> None:
     ]
 
 
+def test_placeholders_flux_was_told_to_leave_are_no_problem() -> None:
+    config = {
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "gatus",
+            "namespace": "o11y",
+            "annotations": {"kustomize.toolkit.fluxcd.io/substitute": "disabled"},
+        },
+        "data": {"config.yaml": "token: ${PUSHOVER_TOKEN}"},
+    }
+    assert fluxtree.problems([config]) == []
+
+
 def test_problem_resource_applied_by_two_kustomizations(tmp_path: Path) -> None:
     tree = dict(FLUX_TREE)
     tree["kubernetes/apps/network/echo/app/kustomization.yaml"] = (
