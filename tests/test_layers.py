@@ -1,8 +1,10 @@
 """The layers stay layers: every ``krmfn`` import is checked against the package docstrings.
 
 ``krmfn/krm`` (the KRM edge) knows nothing of domains, ``krmfn/api`` (the MultiDomain
-resource) nothing of the concerns, and a concern imports another concern only through the
-shared modules :mod:`krmfn.concerns` names. Imports inside functions count too.
+resource) nothing of the concerns, a concern imports another concern only through the
+shared modules :mod:`krmfn.concerns` names, and ``krmfn/verify`` works on the plan document
+alone (never the MultiDomain models, the concerns or the expansion). Imports inside
+functions count too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ALLOWED = {
     "krm": {"krmfn.errors"},
     "api": {"krmfn", "krmfn.errors", "krmfn.krm"},
     "concerns": {"krmfn.errors", "krmfn.krm", "krmfn.api", "krmfn.context"},
+    "verify": {"krmfn.errors", "krmfn.krm"},
 }
 #: Concerns other concerns may import, and who may (None: every concern).
 SHARED_CONCERNS: dict[str, set[str] | None] = {
@@ -76,7 +79,7 @@ def test_layer_imports_only_what_its_docstring_allows(layer: str) -> None:
 def test_every_module_is_in_a_layer_or_at_the_top() -> None:
     top = {p.stem for p in PACKAGE.glob("*.py")}
     assert top == {"__init__", "__main__", "cli", "plan", "expand", "context", "ownership", "errors"}, (
-        "a new module belongs in krmfn/krm, krmfn/api or krmfn/concerns"
+        "a new module belongs in krmfn/krm, krmfn/api, krmfn/concerns or krmfn/verify"
     )
 
 
@@ -88,7 +91,9 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert violations("api", package) == []
     (package / "api" / "probe.py").write_text("def f() -> None:\n    from krmfn.concerns.tunnel import reconcile\n")
     (package / "concerns" / "probe.py").write_text("from krmfn.concerns import tunnelrules\nfrom krmfn import expand\n")
+    (package / "verify" / "probe.py").write_text("def f() -> None:\n    from krmfn.api.config import Config\n")
     assert violations("api", package) == ["krmfn.api.probe imports krmfn.concerns.tunnel"]
+    assert violations("verify", package) == ["krmfn.verify.probe imports krmfn.api.config"]
     assert violations("concerns", package) == [
         "krmfn.concerns.probe imports krmfn.concerns.tunnelrules, a concern it must not reach into",
         "krmfn.concerns.probe imports krmfn.expand",
