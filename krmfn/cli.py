@@ -183,6 +183,9 @@ def _verify(argv: Sequence[str], stdin: IO[bytes] | None, out: IO[str]) -> int:
     except InputError as exc:
         print(r.error(str(exc)).line(), file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - a bug is reported as one, never as a traceback
+        print(_bug(exc).line(), file=sys.stderr)
+        return 1
 
 
 def _plan_of_input(data: bytes, config_file: str | None) -> Any:

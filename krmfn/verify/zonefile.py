@@ -9,6 +9,7 @@ exist, NXDOMAIN, or :data:`~krmfn.verify.answers.OUTSIDE` for a name in no given
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -94,6 +95,7 @@ class ZoneLookup:
                 )
             self.zones[zone.origin] = zone
         self.queries = 0
+        self._count = threading.Lock()
 
     def zone_of(self, name: str) -> Zone | None:
         for candidate in _ancestors(name, ""):
@@ -102,7 +104,8 @@ class ZoneLookup:
         return None
 
     def __call__(self, name: str, rdtype: str) -> Answer:
-        self.queries += 1
+        with self._count:
+            self.queries += 1
         zone = self.zone_of(name)
         if zone is None:
             return Answer(OUTSIDE, detail="in none of the --zone files")

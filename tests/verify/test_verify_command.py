@@ -269,3 +269,16 @@ def test_a_name_is_resolved_once_from_the_hosts_file() -> None:
 
 def test_the_schema_names_every_check() -> None:
     assert VERIFY_SCHEMA["$defs"]["check"]["properties"]["check"]["enum"] == list(CHECKS)
+
+
+def test_a_bug_is_one_line_not_a_traceback(
+    plan_file: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from krmfn.verify import command
+
+    def broken(*args: object) -> int:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(command, "execute", broken)
+    assert _main(["--plan", plan_file]) == (1, "")
+    assert capsys.readouterr().err.startswith("krmfn: error: internal error, a bug in krmfn")
