@@ -259,15 +259,29 @@ def build(root: Path, ks: FluxKustomization, variables: Mapping[str, str] | None
 
 
 def build_with_files(
-    root: Path, ks: FluxKustomization, variables: Mapping[str, str] | None, *, strict: bool = True
+    root: Path,
+    ks: FluxKustomization,
+    variables: Mapping[str, str] | None,
+    *,
+    strict: bool = True,
+    checkout: Path | None = None,
 ) -> list[tuple[Doc, str]]:
-    """:func:`build`, each document with the repo-relative file it came from."""
-    with tempfile.TemporaryDirectory(prefix="fluxtree-") as tmp:
-        repo = Path(tmp) / "repo"
-        shutil.copytree(root, repo, symlinks=True)
-        directory = repo / ks.path
-        if not directory.is_dir():
-            raise FluxError(f"{ks.key} ({ks.file}): `spec.path` {ks.path!r} is not a directory")
+    """:func:`build`, each document with the repo-relative file it came from.
+
+    Flux builds every Kustomization in a fresh checkout and edits its path's kustomization in
+    place. *checkout* is a copy of *root* to build in (one copy serves a whole tree: the edit
+    is undone after each build); without it a temporary copy is made."""
+    if checkout is None:
+        with tempfile.TemporaryDirectory(prefix="fluxtree-") as tmp:
+            repo = Path(tmp) / "repo"
+            shutil.copytree(root, repo, symlinks=True)
+            return build_with_files(root, ks, variables, strict=strict, checkout=repo)
+    directory = checkout / ks.path
+    if not directory.is_dir():
+        raise FluxError(f"{ks.key} ({ks.file}): `spec.path` {ks.path!r} is not a directory")
+    original = _kustomization_file(directory)
+    saved = (original, original.read_bytes()) if original is not None else None
+    try:
         _edit_kustomization(directory, ks)
         proc = subprocess.run(
             ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone", str(directory)],
@@ -275,6 +289,10 @@ def build_with_files(
             text=True,
             check=False,
         )
+    finally:
+        (directory / "kustomization.yaml").unlink(missing_ok=True)
+        if saved is not None:
+            saved[0].write_bytes(saved[1])
     if proc.returncode != 0:
         raise FluxError(f"{ks.key} ({ks.file}): kustomize build failed: {proc.stderr.strip()}")
     values: dict[str, str] = {}
@@ -348,6 +366,13 @@ class Applied:
 
 
 def applied(root: Path, variables: Mapping[str, str] | None, *, strict: bool = True) -> Applied:
+    with tempfile.TemporaryDirectory(prefix="fluxtree-") as tmp:
+        checkout = Path(tmp) / "repo"
+        shutil.copytree(root, checkout, symlinks=True)
+        return _applied(root, checkout, variables, strict)
+
+
+def _applied(root: Path, checkout: Path, variables: Mapping[str, str] | None, strict: bool) -> Applied:
     result = Applied({}, {}, {}, [])
     queue = bootstrap(root)
     while queue:
@@ -358,7 +383,7 @@ def applied(root: Path, variables: Mapping[str, str] | None, *, strict: bool = T
         if ks.source_kind != "GitRepository":
             result.skipped.append(ks)
             continue
-        built = build_with_files(root, ks, variables, strict=strict)
+        built = build_with_files(root, ks, variables, strict=strict, checkout=checkout)
         result.builds[ks.key] = [doc for doc, _ in built]
         result.files[ks.key] = [file for _, file in built]
         queue += [
