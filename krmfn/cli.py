@@ -36,16 +36,30 @@ commands:
   krmfn schema      print the JSON Schema of MultiDomain
   krmfn plan        print, per domain, what will exist (certificate, issuer, every resource
                     that lists the domain, DNS records); --json for a machine-readable form
-  krmfn diff        print the unified diff of what the function would change
+  krmfn diff        print the unified diff of what the function would change; --json for
+                    RFC 6902 operations per changed resource
   krmfn verify      check the live DNS zone and gateways (or zone files) against the plan;
                     `krmfn verify --help` for its flags
+  krmfn check       exit 1 and print the diff when a render would change the input, 0 when the
+                    input is in step (for CI and pre-commit)
+  krmfn init        print a MultiDomain describing the domains the input already serves, each
+                    field with a comment saying where it was found
   krmfn CONFIG      same as --config CONFIG (the kustomize legacy exec-plugin calling form)
+
+plan, diff, check and init read stdin, or the directory given after the command, read as
+`kpt fn source` reads a package (.krmignore respected; the config from the Kptfile pipeline's
+configPath for krmfn, else --config, else the one MultiDomain in it).
 
 examples:
   kpt fn source pkg | krmfn | kpt fn sink out
   krmfn --config multidomain.yaml < manifests.yaml > rendered.yaml
   kpt fn eval pkg --exec krmfn --fn-config pkg/multidomain.yaml
+  krmfn init kubernetes > kubernetes/apps/network/multidomain.yaml
+  krmfn check .
 """
+
+#: Commands that read the input and report on it, rather than answer with it.
+REPORTS = ("plan", "diff", "check")
 
 
 def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
@@ -59,19 +73,28 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
     parser.add_argument(
         "--config", metavar="FILE", help="MultiDomain config file; input and output are plain YAML streams"
     )
-    parser.add_argument("--json", action="store_true", help="with `plan`: print JSON")
+    parser.add_argument("--json", action="store_true", help="with `plan` or `diff`: print JSON")
+    parser.add_argument(
+        "--name", help="with `init`: the MultiDomain's name (default: the owner of what is there, or edge)"
+    )
     parser.add_argument("--version", action="version", version=f"krmfn {__version__}")
     parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("directory", nargs="?", help=argparse.SUPPRESS)
     parsed = parser.parse_args(args)
     if parsed.command == "schema":
         return _print_schema(out)
     config_file = parsed.config
-    if parsed.command in ("plan", "diff"):
-        data = (stdin if stdin is not None else sys.stdin.buffer).read()
-        text, code = report(data, config_file, parsed.command, as_json=parsed.json)
+    if parsed.command in (*REPORTS, "init"):
+        data = b"" if parsed.directory else (stdin if stdin is not None else sys.stdin.buffer).read()
+        if parsed.command == "init":
+            text, code = initial(data, parsed.directory, name=parsed.name)
+        else:
+            text, code = report(data, config_file, parsed.command, as_json=parsed.json, directory=parsed.directory)
         out.write(text)
         out.flush()
         return code
+    if parsed.directory is not None:
+        parser.error(f"unexpected argument {parsed.directory!r}")
     if parsed.command is not None:
         if config_file is not None:
             parser.error(f"unexpected argument {parsed.command!r}")
@@ -129,16 +152,26 @@ def _expand(inp: Any, config_file: str | None) -> tuple[list[Any], list[Result]]
     return expansion.items, expansion.results
 
 
-def report(data: bytes, config_file: str | None, command: str, as_json: bool = False) -> tuple[str, int]:
-    """`krmfn plan` and `krmfn diff`: what the function would do, for a person."""
+def _read_input(data: bytes, directory: str | None) -> Any:
+    """The input of a report: the package at *directory*, else the bytes of stdin."""
+    from krmfn.krm import package, resourcelist
+
+    if directory is not None:
+        return package.read(directory)
+    return resourcelist.read(resourcelist.decode(data))
+
+
+def report(
+    data: bytes, config_file: str | None, command: str, as_json: bool = False, directory: str | None = None
+) -> tuple[str, int]:
+    """`krmfn plan`, `diff` and `check`: what the function would do, for a person or for CI."""
     import json
 
     from krmfn import plan as planning
     from krmfn.expand import expand
-    from krmfn.krm import resourcelist
 
     try:
-        inp = resourcelist.read(resourcelist.decode(data))
+        inp = _read_input(data, directory)
         loaded = _load(inp, config_file)
     except InputError as exc:
         loaded = [r.error(str(exc))]
@@ -149,7 +182,11 @@ def report(data: bytes, config_file: str | None, command: str, as_json: bool = F
     expansion = expand(config, list(inp.items), config_path=config_item.path, plain_stream=inp.form == "stream")
     _to_stderr(expansion.results)
     code = 1 if r.has_errors(expansion.results) else 0
+    if command == "check":
+        return _check(inp.items, expansion, code)
     if command == "diff":
+        if as_json:
+            return json.dumps(planning.diff_json(inp.items, expansion), indent=2) + "\n", code
         return planning.diff(inp.items, expansion), code
     plans = planning.plan(config, expansion, inp.items)
     if as_json:
@@ -295,6 +332,38 @@ def _old_ref(text: str) -> dict[str, Any]:
 
 
 # --- end ADAPTER(plan_document) ---------------------------------------------------------
+
+
+def _check(original: Any, expansion: Any, code: int) -> tuple[str, int]:
+    """Exit 1 with the diff when a render would change the input; nothing on stdout after an error."""
+    from krmfn import plan as planning
+
+    if code:
+        return "", code
+    changed = planning.changes(original, expansion)
+    if not changed:
+        return "", 0
+    print(
+        f"krmfn: {len(changed)} resource(s) out of step with the MultiDomain config: render and commit "
+        "(e.g. `kpt fn render --allow-exec PKG`)",
+        file=sys.stderr,
+    )
+    return planning.diff(original, expansion), 1
+
+
+def initial(data: bytes, directory: str | None, name: str | None = None) -> tuple[str, int]:
+    """`krmfn init`: the MultiDomain describing what the input already has."""
+    from krmfn.adopt import describe
+
+    try:
+        inp = _read_input(data, directory)
+        text, results = describe(list(inp.items), name=name)
+    except InputError as exc:
+        text, results = "", [r.error(str(exc))]
+    _to_stderr(results)
+    if r.has_errors(results):
+        return "", 1
+    return text, 0
 
 
 def _load(inp: Any, config_file: str | None) -> Any:

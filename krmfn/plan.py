@@ -3,7 +3,8 @@
 :func:`plan` is derived from an expansion, not from the concerns' internals: for each
 domain it lists its Certificate, and every place in every generated or changed resource
 where the domain (or its Secret) appears, with the field path. DNS records are read from
-generated DNSEndpoints. :func:`diff` is the unified diff of what the function changed.
+generated DNSEndpoints. :func:`changes` lists what the function changed, resource by
+resource; :func:`diff` prints it as a unified diff, :func:`diff_json` as RFC 6902 operations.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+import jsonpatch
 
 from krmfn.api.config import Config, Domain
 from krmfn.concerns.certificates import certificate_name, dns_names, secret_name
@@ -227,23 +230,66 @@ def render(plans: Sequence[DomainPlan], config: Config) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One resource the expansion adds, edits or removes: before and after (None: absent)."""
+
+    before: Item | None
+    after: Item | None
+
+    @property
+    def kind(self) -> Literal["added", "modified", "removed"]:
+        if self.before is None:
+            return "added"
+        return "removed" if self.after is None else "modified"
+
+    @property
+    def item(self) -> Item:
+        found = self.after or self.before
+        assert found is not None
+        return found
+
+
+def changes(original: Sequence[Item], expansion: Expansion) -> list[Change]:
+    """What the expansion changes, in output order, then what it removes."""
+    kept = {id(i.origin or i) for i in expansion.items}
+    out = [Change(item.origin, item) for item in expansion.items if item.raw is None]
+    out += [Change(item, None) for item in original if id(item) not in kept]
+    return out
+
+
 def diff(original: Sequence[Item], expansion: Expansion) -> str:
     """The unified diff, per resource, of what the expansion changes."""
-    kept = {id(i.origin or i) for i in expansion.items}
     chunks: list[str] = []
-    for item in expansion.items:
-        if item.raw is not None:
-            continue
-        source = item.origin
-        label = _label(source or item)
-        old = source.text if source is not None else ""
-        new = item.text
+    for change in changes(original, expansion):
+        label = _label(change.item)
+        old = change.before.text if change.before is not None else ""
+        new = change.after.text if change.after is not None else ""
         chunks.extend(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{label}", f"b/{label}"))
-    for item in original:
-        if id(item) not in kept:
-            label = _label(item)
-            chunks.extend(difflib.unified_diff(item.text.splitlines(True), [], f"a/{label}", f"b/{label}"))
     return "".join(chunks)
+
+
+def diff_json(original: Sequence[Item], expansion: Expansion) -> list[dict[str, Any]]:
+    """Per changed resource: identity, file, kind of change and the RFC 6902 operations.
+
+    The operations turn the resource as it was into what it becomes; an added resource is
+    patched from ``{}`` and a removed one to ``{}``, so that every patch applies as it is
+    (RFC 6902 has no operation that creates or deletes the document itself).
+    """
+    out = []
+    for change in changes(original, expansion):
+        h = change.item.header
+        before = change.before.data if change.before is not None else {}
+        after = change.after.data if change.after is not None else {}
+        out.append(
+            {
+                "resource": {"apiVersion": h.api_version, "kind": h.kind, "name": h.name, "namespace": h.namespace},
+                "file": change.item.path,
+                "change": change.kind,
+                "patch": jsonpatch.make_patch(before, after).patch,
+            }
+        )
+    return out
 
 
 def _label(item: Item) -> str:

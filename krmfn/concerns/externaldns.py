@@ -226,6 +226,23 @@ def _patch_application(
 
 def _helm_source(ctx: Context, item: Item, body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The Application source that installs the external-dns chart."""
+    found = helm_source(body)
+    if not isinstance(found, str):
+        return found
+    ref = ref_of(item)
+    ctx.report(
+        r.error(
+            f"{ref.describe()} must have exactly one Helm source of the external-dns chart to patch; {found}",
+            resource=ref,
+            field="spec.sources",
+            file=item.path,
+        )
+    )
+    return None
+
+
+def helm_source(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | str:
+    """An Argo CD Application spec's source of the external-dns chart (its path and itself), or why none."""
     if isinstance(body.get("source"), dict):
         return "spec.source", body["source"]
     sources = body.get("sources")
@@ -235,18 +252,21 @@ def _helm_source(ctx: Context, item: Item, body: dict[str, Any]) -> tuple[str, d
         pick = named if len(named) == 1 else helm
         if len(pick) == 1:
             return f"spec.sources[{pick[0]}]", sources[pick[0]]
-        why = f"found {len(pick)}"
-    else:
-        why = "it has neither `spec.source` nor `spec.sources`"
-    ref = ref_of(item)
-    ctx.report(
-        r.error(
-            f"{ref.describe()} must have exactly one Helm source of the external-dns chart to patch; {why}",
-            resource=ref,
-            field="spec.sources",
-            file=item.path,
-        )
-    )
+        return f"found {len(pick)}"
+    return "it has neither `spec.source` nor `spec.sources`"
+
+
+def application_values(source: dict[str, Any]) -> dict[str, Any] | None:
+    """The chart values of an Application source (``helm.valuesObject``, else the ``helm.values`` string)."""
+    helm = source.get("helm")
+    if not isinstance(helm, dict):
+        return None
+    if isinstance(helm.get("valuesObject"), dict):
+        return helm["valuesObject"]  # type: ignore[no-any-return]
+    text = helm.get("values")
+    if isinstance(text, str) and text.strip():
+        parsed = load(text, "helm.values")
+        return parsed if isinstance(parsed, dict) else None
     return None
 
 
@@ -257,7 +277,7 @@ def _patch_deployment(
     ctx: Context, item: Item, spec: ExternalDNSSpec, wanted: dict[str, Any], where: str
 ) -> Effective | None:
     new = copy.deepcopy(item.data)
-    containers = _containers(new)
+    containers = containers_of(new)
     ref = ref_of(item)
     if containers is None:
         ctx.report(
@@ -269,7 +289,7 @@ def _patch_deployment(
             )
         )
         return None
-    index = _pick_container(containers, spec.container)
+    index = pick_container(containers, spec.container)
     if index is None:
         names = ", ".join(str(c.get("name")) for c in containers if isinstance(c, dict))
         wanted_name = repr(spec.container) if spec.container else f"{CONTAINER!r} (or a single container)"
@@ -284,7 +304,7 @@ def _patch_deployment(
         )
         return None
     container = containers[index]
-    key = _args_key(container)
+    key = args_key(container)
     args = container.get(key) or []
     if not isinstance(args, list):
         _not_a_mapping(ctx, item, f"spec.template.spec.containers[{index}].{key}")
@@ -298,14 +318,16 @@ def _patch_deployment(
     return effective_of_args(updated)
 
 
-def _containers(data: dict[str, Any]) -> list[Any] | None:
+def containers_of(data: dict[str, Any]) -> list[Any] | None:
+    """A Deployment's pod containers, or None when it has none."""
     node: Any = data
     for key in ("spec", "template", "spec", "containers"):
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, list) and node else None
 
 
-def _pick_container(containers: list[Any], name: str | None) -> int | None:
+def pick_container(containers: list[Any], name: str | None) -> int | None:
+    """The external-dns container: the one named *name* (default ``external-dns``), else the only one."""
     named = [i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == (name or CONTAINER)]
     if named:
         return named[0]
@@ -314,7 +336,7 @@ def _pick_container(containers: list[Any], name: str | None) -> int | None:
     return None
 
 
-def _args_key(container: dict[str, Any]) -> str:
+def args_key(container: dict[str, Any]) -> str:
     """Flags live in ``args`` unless the container passes them in ``command`` alone."""
     command = container.get("command")
     if "args" not in container and isinstance(command, list) and any(str(c).startswith("--") for c in command):

@@ -179,7 +179,7 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
     respelled: list[str] = []
     dropped: list[str] = []
     for ref in existing:
-        key = _secret_key(ref, gateway.namespace or "")
+        key = secret_key(ref, gateway.namespace or "")
         if key is None:
             others.append(ref)
             continue
@@ -241,7 +241,7 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
             )
 
 
-def _secret_key(ref: Any, gateway_namespace: str) -> str | None:
+def secret_key(ref: Any, gateway_namespace: str) -> str | None:
     """``namespace/name`` of a Secret ref (namespace defaulting to the Gateway's), else None."""
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
         return None

@@ -10,12 +10,18 @@ which never matches once it holds a space.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 
 GROUP = "helm.toolkit.fluxcd.io"
 FIELD = "spec.splitHorizon"
+
+
+def zones_of(values: dict[str, Any]) -> list[str]:
+    """The zones k8s_gateway serves: ``values.domain``, space-separated."""
+    return str(values.get("domain") or "").split()
 
 
 def reconcile(ctx: Context) -> None:
@@ -48,7 +54,7 @@ def reconcile(ctx: Context) -> None:
     if body.get("values") is None:
         body["values"] = {}
     values = body["values"]
-    if str(values.get("domain", "")).split() != zones:
+    if zones_of(values) != zones:
         values["domain"] = " ".join(zones)
         ctx.replace(item, new, f"set `spec.values.domain` to {values['domain']!r}")
     challenge = values.get("dnsChallenge")

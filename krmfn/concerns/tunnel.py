@@ -42,6 +42,33 @@ def config_path(spec: TunnelSpec) -> list[str]:
     return ["data", spec.key]
 
 
+def cloudflared_configs(kind: str, data: dict[str, Any]) -> list[tuple[str | None, str, dict[str, Any]]]:
+    """Every cloudflared ``config.yaml`` a ConfigMap or app-template HelmRelease holds where
+    :func:`config_path` looks: (``configMaps`` entry or None, data key, the parsed config) for
+    each string that reads as a mapping with an ``ingress`` list."""
+    places: list[tuple[str | None, Any]] = []
+    if kind == "HelmRelease":
+        spec = data.get("spec")
+        values = spec.get("values") if isinstance(spec, dict) else None
+        maps = values.get("configMaps") if isinstance(values, dict) else None
+        for name, entry in maps.items() if isinstance(maps, dict) else []:
+            places.append((str(name), entry.get("data") if isinstance(entry, dict) else None))
+    else:
+        places.append((None, data.get("data")))
+    found = []
+    for config_map, holder in places:
+        for key, text in holder.items() if isinstance(holder, dict) else []:
+            if not isinstance(text, str) or "ingress" not in text:
+                continue
+            try:
+                inner = load(text, f"data.{key}")
+            except InputError:
+                continue
+            if isinstance(inner, dict) and isinstance(inner.get("ingress"), list):
+                found.append((config_map, str(key), inner))
+    return found
+
+
 def field_of(path: list[str]) -> str:
     return ".".join(f'"{p}"' if "." in p else p for p in path)
 

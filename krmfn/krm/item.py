@@ -167,6 +167,8 @@ class Item:
         self.line = line
         #: The input item this one was edited from, so the writer can keep its place.
         self.origin: Item | None = None
+        #: The file it was read from, when no path annotation says so (:mod:`krmfn.krm.package`).
+        self.file: str | None = None
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Item:
@@ -238,7 +240,7 @@ class Item:
             value = self.annotation(key)
             if value:
                 return value
-        return None
+        return self.file
 
     @property
     def changed(self) -> bool:
@@ -252,6 +254,7 @@ class Item:
         text = update_text(self.text, new, self.where) if self._text is not None else None
         edited = Item(text, data=new, where=self.where, line=self.line)
         edited.origin = self.origin or self
+        edited.file = self.file
         return edited
 
 
