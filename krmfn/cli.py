@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
     parser.add_argument("--version", action="version", version=f"krmfn {__version__}")
     parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("directory", nargs="?", help=argparse.SUPPRESS)
-    parsed = parser.parse_args(args)
+    parsed = parser.parse_intermixed_args(args)
     if parsed.command == "schema":
         return _print_schema(out)
     config_file = parsed.config

@@ -28,6 +28,9 @@ from krmfn.krm.results import Result
 
 __all__ = ["describe", "dry_run"]
 
+#: The results of an expansion that say it changed something (the rest are checks).
+CHANGES = ("patched", "generated", "pruned", "updated", "adopted")
+
 
 def describe(items: Sequence[Item], name: str | None = None) -> tuple[str, list[Result]]:
     """The MultiDomain text for *items*, and the results to print (warnings, never the config's)."""
@@ -42,23 +45,21 @@ def describe(items: Sequence[Item], name: str | None = None) -> tuple[str, list[
             )
         )
         return "", results
-    found.render_notes = dry_run(found, items)
+    found.render_changes, found.render_warnings = dry_run(found, items)
     return emit(found), results
 
 
-def dry_run(found: Survey, items: Sequence[Item]) -> list[str]:
-    """What a first render with the surveyed config would do to *items*, one line each."""
+def dry_run(found: Survey, items: Sequence[Item]) -> tuple[list[str], list[str]]:
+    """What a first render with the surveyed config would change in *items*, and what it would warn about."""
     try:
         config = load_config(found.config)
     except ConfigError as exc:
-        return [f"! the config is not complete: `{p.path}` {p.message}" for p in exc.problems]
+        return [], [f"! the config is not complete: `{p.path}` {p.message}" for p in exc.problems]
     expansion = expand(config, list(items), config_path=found.config_path)
-    lines = []
+    changes, warnings = [], []
     for res in expansion.results:
-        if res.severity == "info" and not res.message.startswith(
-            ("patched", "generated", "pruned", "updated", "adopt")
-        ):
-            continue
-        mark = {"error": "! ", "warning": "? "}.get(res.severity, "")
-        lines.append(f"{mark}{res.message}")
-    return lines
+        if res.severity != "info":
+            warnings.append(f"{'! ' if res.severity == 'error' else ''}{res.message}")
+        elif res.message.startswith(CHANGES):
+            changes.append(res.message)
+    return changes, warnings

@@ -27,12 +27,16 @@ def emit(found: Survey, schema: str = SCHEMA_URL) -> str:
         "Written by `krmfn init` from what the repository already has. Each field says where it was "
         "found; `# ?` marks what it could not decide: check those before the first render.",
     )
-    if found.render_notes:
-        lines.append("# A render with this config would:")
-        for note in found.render_notes:
+    if found.render_changes:
+        lines.append("# A render with this config changes:")
+        for note in found.render_changes:
             lines += _comment_block("", note, bullet="  - ")
     else:
         lines.append("# A render with this config changes nothing.")
+    if found.render_warnings:
+        lines.append("# and says (`!` an error: the render would fail):")
+        for note in found.render_warnings:
+            lines += _comment_block("", note, bullet="  - ")
     if found.notes:
         lines.append("# Also seen in the repository:")
         for note in found.notes:

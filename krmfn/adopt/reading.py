@@ -60,8 +60,9 @@ class Survey:
     questions: dict[str, list[str]] = field(default_factory=dict)
     #: Lines for the head of the file: what was seen and left out, and why.
     notes: list[str] = field(default_factory=list)
-    #: What a first render would do (filled in by :func:`krmfn.adopt.dry_run`).
-    render_notes: list[str] = field(default_factory=list)
+    #: What a first render would change, and warn about (filled in by :func:`krmfn.adopt.dry_run`).
+    render_changes: list[str] = field(default_factory=list)
+    render_warnings: list[str] = field(default_factory=list)
     #: Problems to print on stderr as warnings.
     problems: list[str] = field(default_factory=list)
     config_path: str | None = None

@@ -114,10 +114,10 @@ def _function_config(items: list[Item]) -> Item | None:
                 continue
             wanted = posixpath.normpath(config_path)
             found = [i for i in items if i.file == wanted]
-            if len(found) != 1:
+            if len(found) > 1:
                 raise InputError(
                     f"Kptfile `pipeline.mutators` names configPath {config_path!r} for krmfn; "
-                    f"it must be one resource of the package, and {len(found)} are there"
+                    f"it must hold one resource, and it holds {len(found)}"
                 )
-            return found[0]
+            return found[0] if found else None  # not written yet: `krmfn init` is about to
     return None
