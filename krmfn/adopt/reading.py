@@ -410,6 +410,10 @@ class GatewayFound:
     dns_source: str = ""
     #: The namespace of the Certificates whose Secrets it names without a namespace (its own, then).
     secret_namespace: str | None = None
+    #: The namespace routes' parentRefs give it, and the route that says so.
+    route_namespace: tuple[str, str] | None = None
+    #: zone key → (name suffix, Secret) for Secrets it serves that no Certificate in the input writes.
+    implied: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: (field under the entry, question)
     questions: list[tuple[str, str]] = field(default_factory=list)
 
@@ -422,6 +426,7 @@ def read_gateways(reader: Reader, certs: list[CertificateFound], installs: list[
             secrets[normalise_flux(cert.secret)] = zone_key(cert.domain.text)
             namespaces[normalise_flux(cert.secret)] = cert.res.namespace
     out = []
+    implied: dict[str, tuple[str, str]] = {}
     for res in reader.of_kind("Gateway", GATEWAY_GROUP):
         serving: dict[str, list[str]] = {}
         same_namespace: set[str | None] = set()
@@ -432,6 +437,8 @@ def read_gateways(reader: Reader, certs: list[CertificateFound], installs: list[
             for ref in tls.get("certificateRefs") or []:
                 key = secret_key(ref, "")
                 name = normalise_flux(key.partition("/")[2]) if key else None
+                if name is not None and name not in secrets and not certs and _implied(reader, name, implied):
+                    secrets[name], namespaces[name] = implied[name][1], None
                 if name in secrets and key and key.startswith("/"):
                     same_namespace.add(namespaces[name])
                 if name in secrets and secrets[name] not in serving.setdefault(str(listener.get("name")), []):
@@ -441,8 +448,11 @@ def read_gateways(reader: Reader, certs: list[CertificateFound], installs: list[
             reader.out.notes.append(f"{res.describe()}: no listener serves a domain's certificate; not listed")
             continue
         gateway = GatewayFound(res, next(iter(serving)), "shared", [], res.item.annotation(TARGET_ANNOTATION))
+        gateway.implied = {zone: (implied[name][0], name) for name, zone in secrets.items() if name in implied}
         if len(same_namespace) == 1:
             gateway.secret_namespace = next(iter(same_namespace))
+        if not res.namespace:
+            gateway.route_namespace = _namespace_from_routes(reader, res.header.name)
         recorded = res.item.annotation(LISTENERS_ANNOTATION)
         if recorded:
             gateway.mode = "perDomain"
@@ -460,7 +470,38 @@ def read_gateways(reader: Reader, certs: list[CertificateFound], installs: list[
         out.append(gateway)
     for gateway in out:
         _gateway_dns(reader, gateway, installs)
+        if not (gateway.res.namespace or gateway.secret_namespace or gateway.route_namespace):
+            # resources of one file without a namespace of their own land in the same one
+            sibling = next((g for g in out if g.res.item.path == gateway.res.item.path and g.route_namespace), None)
+            if sibling is not None and sibling.route_namespace is not None and gateway.res.item.path:
+                gateway.route_namespace = (sibling.route_namespace[0], f"{sibling.res.describe()}, in the same file")
     return out
+
+
+def _implied(reader: Reader, name: str, implied: dict[str, tuple[str, str]]) -> bool:
+    """Whether Secret *name* is ``<domain base>[-<suffix>]-tls``, the one krmfn would generate a Certificate for.
+
+    When it is, *implied* gets ``name → (suffix, zone key)``.
+    """
+    for key, zone in reader.zones.items():
+        base = zone.name.base
+        if name == f"{base}-tls":
+            implied[name] = ("", key)
+            return True
+        if name.startswith(f"{base}-") and name.endswith("-tls"):
+            implied[name] = (name[len(base) + 1 : -len("-tls")], key)
+            return True
+    return False
+
+
+def _namespace_from_routes(reader: Reader, gateway: str) -> tuple[str, str] | None:
+    """The namespace routes name for *gateway* in their parentRefs, when they agree: (namespace, where read)."""
+    seen: dict[str, str] = {}
+    for res in [*reader.of_kind("HTTPRoute", GATEWAY_GROUP), *reader.of_kind("GRPCRoute", GATEWAY_GROUP)]:
+        for parent in spec_of(res.data).get("parentRefs") or []:
+            if isinstance(parent, dict) and parent.get("name") == gateway and isinstance(parent.get("namespace"), str):
+                seen.setdefault(parent["namespace"], f"the parentRefs of {res.describe()}")
+    return next(iter(seen.items())) if len(seen) == 1 else None
 
 
 def _gateway_dns(reader: Reader, gateway: GatewayFound, installs: list[Install]) -> None:

@@ -72,7 +72,7 @@ def survey(items: Sequence[Item], name: str | None = None, namespace_of: Namespa
         "spec": spec,
     }
     by_domain = {zone_key(c.domain.text): c for c in certificates}
-    _write_certificates(out, spec, domains, by_domain)
+    _write_certificates(out, spec, domains, by_domain, gateways)
     _write_issuers(out, spec, reader, issuers, certificates)
     _write_gateways(out, spec, gateways)
     _write_external_dns(out, spec, installs, domains)
@@ -95,11 +95,15 @@ def _owner_name(reader: Reader) -> str:
 
 
 def _write_certificates(
-    out: Survey, spec: dict[str, Any], domains: list[Zone], by_domain: dict[str, CertificateFound]
+    out: Survey,
+    spec: dict[str, Any],
+    domains: list[Zone],
+    by_domain: dict[str, CertificateFound],
+    gateways: list[GatewayFound],
 ) -> None:
     certs = [by_domain[zone_key(d.name.text)] for d in domains if zone_key(d.name.text) in by_domain]
     if not certs:
-        out.notes.append("no Certificate for a zone was found: `certificates` is left out, so none is generated")
+        _implied_certificates(out, spec, gateways)
         return
     first = certs[0]
     section: dict[str, Any] = {}
@@ -153,6 +157,41 @@ def _write_certificates(
                 f"{path}.{key}", f"{', '.join(differ)} set(s) `{key}` differently; this is {first.res.describe()}'s"
             )
     spec["certificates"] = section
+
+
+def _implied_certificates(out: Survey, spec: dict[str, Any], gateways: list[GatewayFound]) -> None:
+    """No Certificate in the input, but listeners serve Secrets named as krmfn names them: describe those."""
+    implied = [(gw, suffix, secret) for gw in gateways for suffix, secret in gw.implied.values()]
+    if not implied:
+        out.notes.append("no Certificate for a zone was found: `certificates` is left out, so none is generated")
+        return
+    gateway, suffix, secret = implied[0]
+    section: dict[str, Any] = {}
+    path = "spec.certificates"
+    namespace = _gateway_namespace(gateway)
+    if namespace is not None:
+        section["namespace"] = namespace[0]
+        out.sources[f"{path}.namespace"] = f"{gateway.res.describe()}, whose listener names Secret {secret}"
+    if suffix:
+        section["nameSuffix"] = suffix
+        out.sources[f"{path}.nameSuffix"] = f"Secret {secret} on the listener of {gateway.res.describe()}"
+    out.ask(
+        path,
+        f"no Certificate in the repository writes Secret {secret}, which {gateway.res.describe()} serves; a render "
+        "generates one (remove `certificates` if something else creates that Secret)",
+    )
+    spec["certificates"] = section
+
+
+def _gateway_namespace(gw: GatewayFound) -> tuple[str, str] | None:
+    """The Gateway's namespace and where it was read."""
+    if gw.res.namespace:
+        return gw.res.namespace, gw.res.describe()
+    if gw.secret_namespace:
+        return gw.secret_namespace, "the Certificates' namespace: its listener names their Secrets without a namespace"
+    if gw.route_namespace:
+        return gw.route_namespace
+    return None
 
 
 def name_suffix(cert: CertificateFound) -> str | None:
@@ -285,13 +324,11 @@ def _write_gateways(out: Survey, spec: dict[str, Any], gateways: list[GatewayFou
         path = f"spec.gateways[{i}]"
         entry: dict[str, Any] = {"name": gw.res.header.name}
         out.sources[f"{path}.name"] = gw.res.describe()
-        if gw.res.namespace:
-            entry["namespace"] = gw.res.namespace
-        elif gw.secret_namespace:
-            entry["namespace"] = gw.secret_namespace
-            out.sources[f"{path}.namespace"] = (
-                "the Certificates' namespace: its listener names their Secrets without a namespace, so it is theirs"
-            )
+        namespace = _gateway_namespace(gw)
+        if namespace is not None:
+            entry["namespace"] = namespace[0]
+            if not gw.res.namespace:
+                out.sources[f"{path}.namespace"] = namespace[1]
         else:
             out.ask(f"{path}.namespace", f"{gw.res.describe()} has no namespace and nothing in the input sets one")
         entry["listener"] = gw.listener
