@@ -30,11 +30,14 @@ def test_check_fails_with_the_diff_when_a_render_would_change_the_tree() -> None
     out = proc.stdout.decode()
     assert out.startswith("--- a/helmrelease.yaml#HelmRelease/cloudflare-tunnel\n")
     assert "+++ b/edge/certificates.yaml#Certificate/" in out
-    assert b"out of step" in proc.stderr and b"Traceback" not in proc.stderr
+    assert b"out of step" in proc.stderr
+    assert b"Traceback" not in proc.stderr
 
 
 def test_check_reads_stdin_like_the_other_commands() -> None:
-    stream = b"".join((EXAMPLE / "pkg" / name).read_bytes() + b"\n---\n" for name in ("helmrelease.yaml", "multidomain.yaml"))
+    stream = b"".join(
+        (EXAMPLE / "pkg" / name).read_bytes() + b"\n---\n" for name in ("helmrelease.yaml", "multidomain.yaml")
+    )
     assert run_cli(["check"], stream).returncode == 1
 
 
@@ -46,10 +49,12 @@ def test_bad_input_follows_the_error_contract(command: str, tmp_path: Path) -> N
         assert proc.returncode == 1
         assert proc.stdout == b"", "nothing on stdout after an error"
         lines = proc.stderr.decode().splitlines()
-        assert lines and all(line.startswith("krmfn: error: ") for line in lines), lines
+        assert lines, "one stderr line per error"
+        assert all(line.startswith("krmfn: error: ") for line in lines), lines
         assert b"Traceback" not in proc.stderr
     proc = run_cli([command, str(tmp_path / "missing")], b"")
-    assert proc.returncode == 1 and b"must be a directory" in proc.stderr
+    assert proc.returncode == 1
+    assert b"must be a directory" in proc.stderr
 
 
 def test_diff_json_gives_rfc6902_operations_that_replay_the_change() -> None:
@@ -117,11 +122,13 @@ def test_a_directory_is_read_as_kpt_fn_source_reads_it(tmp_path: Path) -> None:
     ours = package.read(str(pkg))
     theirs = sorted((_without_kpt_annotations(d) for d in _kpt_source(pkg)), key=lambda x: x[0])
     assert [(i.path, i.data) for i in ours.items] == [(p, d) for p, d in theirs]
-    assert ours.function_config is not None and ours.function_config.path == "kubernetes/apps/network/multidomain.yaml"
+    assert ours.function_config is not None
+    assert ours.function_config.path == "kubernetes/apps/network/multidomain.yaml"
     assert all(i.raw is not None for i in ours.items), "read as they are, byte for byte"
 
 
 def test_krmignore_negation_is_refused(tmp_path: Path) -> None:
     (tmp_path / ".krmignore").write_text("*.yaml\n!keep.yaml\n")
     proc = run_cli(["check", str(tmp_path)], b"")
-    assert proc.returncode == 1 and b".krmignore line 2" in proc.stderr
+    assert proc.returncode == 1
+    assert b".krmignore line 2" in proc.stderr

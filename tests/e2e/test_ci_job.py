@@ -56,7 +56,9 @@ def test_the_job_fails_with_the_diff_when_a_file_was_edited_by_hand(tmp_path: Pa
     repo = tmp_path / "repo"
     shutil.copytree(REPOSITORY, repo)
     tunnel = repo / "cloudflared.yaml"
-    tunnel.write_text(tunnel.read_text().replace("originServerName: external.example.org", "originServerName: x.example.org"))
+    tunnel.write_text(
+        tunnel.read_text().replace("originServerName: external.example.org", "originServerName: x.example.org")
+    )
     code, log = run_job(repo)
     assert code == 1
     assert "-            originServerName: x.example.org" in log or "originServerName: x.example.org" in log

@@ -19,7 +19,10 @@ PRE_COMMIT = shutil.which("pre-commit")
 
 def git(repo: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=ops@example.com", *args], cwd=repo, check=True, capture_output=True
+        ["git", "-c", "user.name=test", "-c", "user.email=ops@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -47,7 +50,8 @@ def test_hook_fails_out_of_step_and_passes_after_the_render(tmp_path: Path) -> N
 
     failed = try_hook(repo, home)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "krmfn check" in failed.stdout and "Failed" in failed.stdout
+    assert "krmfn check" in failed.stdout
+    assert "Failed" in failed.stdout
     assert "+++ b/edge/certificates.yaml" in failed.stdout, "the diff is shown"
 
     render = subprocess.run(
