@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$1
 cp -r "$here/../../examples/cluster-template/pkg" "$repo"
 cd "$repo"
-config=kubernetes/apps/network/multidomain.yaml
+# the MultiDomain goes where the Kptfile's pipeline looks for it; the fixture's own is the answer
+config=$(sed -n 's/^ *configPath: *//p' Kptfile)
 rm -f "$config"
 git init -q . && git add -A && git -c user.name=quickstart -c user.email=ops@example.com commit -qm before
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from krmfn.adopt.emit import emit
 from krmfn.adopt.survey import Survey, survey
 from krmfn.api.config import load_config
-from krmfn.errors import ConfigError
+from krmfn.errors import ConfigError, KrmfnError
 from krmfn.expand import expand
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
@@ -55,7 +55,10 @@ def dry_run(found: Survey, items: Sequence[Item]) -> tuple[list[str], list[str]]
         config = load_config(found.config)
     except ConfigError as exc:
         return [], [f"! the config is not complete: `{p.path}` {p.message}" for p in exc.problems]
-    expansion = expand(config, list(items), config_path=found.config_path)
+    try:
+        expansion = expand(config, list(items), config_path=found.config_path)
+    except KrmfnError as exc:  # an input the expansion cannot take yet: the render fails the same way
+        return [], [f"! {exc}"]
     changes, warnings = [], []
     for res in expansion.results:
         if res.severity != "info":

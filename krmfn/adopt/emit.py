@@ -27,14 +27,15 @@ def emit(found: Survey, schema: str = SCHEMA_URL) -> str:
         "Written by `krmfn init` from what the repository already has. Each field says where it was "
         "found; `# ?` marks what it could not decide: check those before the first render.",
     )
+    fails = any(note.startswith("! ") for note in found.render_warnings)
     if found.render_changes:
         lines.append("# A render with this config changes:")
         for note in found.render_changes:
             lines += _comment_block("", note, bullet="  - ")
-    else:
+    elif not fails:
         lines.append("# A render with this config changes nothing.")
     if found.render_warnings:
-        lines.append("# and says (`!` an error: the render would fail):")
+        lines.append("# A render with this config fails (`!`) and warns:" if fails else "# and warns:")
         for note in found.render_warnings:
             lines += _comment_block("", note, bullet="  - ")
     if found.notes:

@@ -114,16 +114,17 @@ def _without_kpt_annotations(data: dict[str, object]) -> tuple[str, dict[str, ob
 
 def test_a_directory_is_read_as_kpt_fn_source_reads_it(tmp_path: Path) -> None:
     pkg = tmp_path / "pkg"
-    shutil.copytree(ROOT / "examples" / "cluster-template" / "expected", pkg)
+    shutil.copytree(ROOT / "examples" / "cluster-template" / "pkg", pkg)
     (pkg / "notes").mkdir()
     (pkg / "notes" / "gatus.yaml").write_text("endpoints: [{name: x}]\n")  # not a resource: ignored below
     (pkg / "talos.yml").write_text("machine: {}\n")
-    (pkg / ".krmignore").write_text("# kpt refuses non-resources\nnotes/\n/talos.yml\n")
+    ignore = pkg / ".krmignore"
+    ignore.write_text(ignore.read_text() + "# kpt refuses non-resources\nnotes/\n/talos.yml\n")
     ours = package.read(str(pkg))
     theirs = sorted((_without_kpt_annotations(d) for d in _kpt_source(pkg)), key=lambda x: x[0])
     assert [(i.path, i.data) for i in ours.items] == [(p, d) for p, d in theirs]
     assert ours.function_config is not None
-    assert ours.function_config.path == "kubernetes/apps/network/multidomain.yaml"
+    assert ours.function_config.path == "kubernetes/apps/network/envoy-gateway/app/multidomain.yaml"
     assert all(i.raw is not None for i in ours.items), "read as they are, byte for byte"
 
 
