@@ -43,6 +43,11 @@ def test_the_quick_start_adopts_and_adds_a_domain(tmp_path: Path) -> None:
     assert text.rstrip().endswith("in step"), "after the renders, `krmfn check` must pass"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the transcript is written into the README once the quick start renders (issues 11 and 13); today "
+    "`krmfn plan` traces back on the tree's kustomization.yaml files, which must not be shown to users",
+)
 def test_readme_quick_start_is_the_transcript(tmp_path: Path) -> None:
     transcript_text = transcript(tmp_path)
     text = README.read_text()
