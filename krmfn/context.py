@@ -5,6 +5,12 @@ the input items through a :class:`Context`, ask it to generate resources, to rep
 item's data, and to report results. The context enforces the rules every concern shares:
 SOPS-encrypted items are never changed, a missing patch target is an error (or, in
 generator mode, one warning), and every generated resource carries the ownership marks.
+
+Lookups go through an index built once, by (kind, name) and by kind, that :meth:`Context.replace`
+keeps in step; :attr:`Context.lookups` counts them. A resource's namespace is the one it
+lands in (:mod:`krmfn.layout`): its own, or the one its kustomization or Flux Kustomization
+gives it, or :data:`~krmfn.layout.ANY` when nothing says, which matches every namespace.
+Items that are not named resources (kustomizations, non-Kubernetes YAML) are never found.
 """
 
 from __future__ import annotations
@@ -17,6 +23,15 @@ from krmfn.api.config import Config
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import ResourceRef, Result
+from krmfn.layout import ANY, Layout, Namespaces, resource_header
+
+OWNER_ANNOTATION = "krmfn.dev/owned-by"
+
+
+def owner_value(config: Config) -> str:
+    """The owner mark's value: ``MultiDomain/<name>`` (``MultiDomain/<namespace>/<name>`` when namespaced)."""
+    meta = config.model.metadata
+    return f"MultiDomain/{meta.namespace}/{meta.name}" if meta.namespace else f"MultiDomain/{meta.name}"
 
 
 @dataclass
@@ -41,6 +56,23 @@ def ref_of(item: Item) -> ResourceRef:
     return ResourceRef(h.api_version, h.kind, h.name, h.namespace)
 
 
+@dataclass(frozen=True)
+class ManagedCertificate:
+    """The Certificate that serves a domain, generated or adopted: what gateways and the plan must name."""
+
+    namespace: str | None
+    name: str
+    secret: str
+    data: dict[str, Any]
+    #: "generated" by krmfn, or a hand-written one krmfn "adopted".
+    origin: str = "generated"
+
+
+def matches(namespaces: Namespaces, namespace: str | None) -> bool:
+    """Whether a resource landing in *namespaces* can be the one wanted in *namespace* (None: any)."""
+    return namespace is None or namespaces is ANY or namespace in namespaces
+
+
 @dataclass
 class Context:
     """One expansion's shared state."""
@@ -48,30 +80,69 @@ class Context:
     config: Config
     items: list[Item]
     generator_mode: bool = False
+    #: Resources an earlier run generated (or adopted); read-only here, :mod:`krmfn.ownership` reconciles them.
+    owned: list[Item] = field(default_factory=list)
+    layout: Layout = field(default_factory=lambda: Layout([]))
     results: list[Result] = field(default_factory=list)
     generated: list[Generated] = field(default_factory=list)
+    #: Each domain's Certificate by domain name, once the certificates concern has run.
+    certificates: dict[str, ManagedCertificate] = field(default_factory=dict)
     patched: int = 0
+    #: Input items being adopted (id → why), see :meth:`adopt`.
+    adopting: dict[int, str] = field(default_factory=dict)
+    #: Where generated files go (``<config dir>/<MultiDomain name>``); None in a plain stream.
+    generated_directory: str | None = None
+    #: Index lookups made (find, of_kind), for the CI proxy that keeps lookups from growing per route.
+    lookups: int = 0
     _skipped_warned: bool = False
+
+    def __post_init__(self) -> None:
+        self._position: dict[int, int] = {}
+        self._by_name: dict[tuple[str, str], list[int]] = {}
+        self._by_kind: dict[str, list[int]] = {}
+        self._namespaces: dict[int, Namespaces] = {}
+        for position, item in enumerate(self.items):
+            self._position[id(item)] = position
+            header = resource_header(item)
+            if header is None:
+                continue
+            self._by_name.setdefault((header.kind, header.name), []).append(position)
+            self._by_kind.setdefault(header.kind, []).append(position)
+            self._namespaces[position] = self.layout.namespaces(item, header.namespace)
 
     # --- reading ---------------------------------------------------------------------
 
+    def namespaces(self, item: Item) -> Namespaces:
+        """Where *item* lands: its own namespace, or the one its build gives it, or ANY."""
+        position = self._position.get(id(item))
+        if position is not None and position in self._namespaces:
+            return self._namespaces[position]
+        header = resource_header(item)
+        return self.layout.namespaces(item, header.namespace if header else None)
+
     def find(self, kind: str, name: str, namespace: str | None = None, group: str | None = None) -> list[Item]:
-        """Input items of *kind* named *name* (in *namespace*, when given)."""
+        """Input resources of *kind* named *name* that can be in *namespace* (any, when None)."""
+        self.lookups += 1
         found = []
-        for item in self.items:
-            h = item.header
-            if h.kind != kind or h.name != name:
+        for position in self._by_name.get((kind, name), ()):
+            item = self.items[position]
+            if group is not None and item.header.group != group:
                 continue
-            if namespace is not None and (h.namespace or None) not in (namespace, None):
-                continue
-            if group is not None and h.group != group:
-                continue
-            found.append(item)
+            if matches(self._namespaces[position], namespace):
+                found.append(item)
         return found
 
     def of_kind(self, kinds: Iterable[str], group: str | None = None) -> list[Item]:
-        wanted = set(kinds)
-        return [i for i in self.items if i.header.kind in wanted and (group is None or i.header.group == group)]
+        """Input resources of any of *kinds*, in input order."""
+        self.lookups += 1
+        positions = sorted(p for kind in set(kinds) for p in self._by_kind.get(kind, ()))
+        items = (self.items[p] for p in positions)
+        return [i for i in items if group is None or i.header.group == group]
+
+    def owned_of_kind(self, kind: str, group: str) -> list[Item]:
+        """Resources of *kind* an earlier run generated or adopted."""
+        self.lookups += 1
+        return [i for i in self.owned if (h := resource_header(i)) is not None and (h.group, h.kind) == (group, kind)]
 
     def target(
         self, kind: str, name: str, namespace: str | None, field_path: str, group: str | None = None
@@ -122,7 +193,7 @@ class Context:
 
     def replace(self, item: Item, new: dict[str, Any], why: str) -> bool:
         """Give input *item* the data *new*; refuse (with an error) for SOPS-encrypted items."""
-        index = next((i for i, x in enumerate(self.items) if x is item), None)
+        index = self._position.get(id(item))
         if index is None:  # pragma: no cover - concerns only pass items they found here
             raise ValueError("replace() needs an item of this context")
         if item.is_sops_encrypted:
@@ -139,8 +210,35 @@ class Context:
         if updated is item:
             return False
         self.items[index] = updated
+        del self._position[id(item)]
+        self._position[id(updated)] = index
         self.patched += 1
         self.results.append(r.info(f"patched {ref_of(item).describe()}: {why}", resource=ref_of(item), file=item.path))
+        return True
+
+    def adopt(self, item: Item, new: dict[str, Any], file: str, why: str) -> bool:
+        """Take input *item* over as the generated resource *new*: owned from now on, kept where it is.
+
+        It leaves the lookups (it is no longer the user's), joins :attr:`owned`, and *new*
+        is generated with its identity, so that :mod:`krmfn.ownership` edits it in place,
+        marks it, and prunes it later like any generated resource.
+        """
+        if item.is_sops_encrypted:
+            self.results.append(
+                r.error(
+                    f"{ref_of(item).describe()} is SOPS-encrypted and must not be modified, but it must be adopted: "
+                    f"{why}; make the change in the decrypted file and re-encrypt it",
+                    resource=ref_of(item),
+                    file=item.path,
+                )
+            )
+            return False
+        position, header = self._position[id(item)], item.header
+        self._by_name[(header.kind, header.name)].remove(position)
+        self._by_kind[header.kind].remove(position)
+        self.owned.append(item)
+        self.adopting[id(item)] = why
+        self.generate(new, file)
         return True
 
     def report(self, result: Result) -> None:

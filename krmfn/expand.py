@@ -7,10 +7,10 @@ happens here; :mod:`krmfn.cli` reads and writes.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from krmfn import placement
 from krmfn.api.config import Config, is_multidomain
 from krmfn.concerns import (
     alerts,
@@ -26,10 +26,11 @@ from krmfn.concerns import (
     tunnel,
     variables,
 )
-from krmfn.context import Context
+from krmfn.context import Context, ManagedCertificate
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import Result
+from krmfn.layout import Layout, kind_of
 from krmfn.ownership import is_owned, owner_value, reconcile
 
 #: The concerns, in the order they run. Each reads and changes the context.
@@ -53,6 +54,8 @@ CONCERNS: tuple[Callable[[Context], None], ...] = (
 class Expansion:
     items: list[Item]
     results: list[Result]
+    #: Each domain's Certificate (generated or adopted), by domain name; empty without `spec.certificates`.
+    certificates: dict[str, ManagedCertificate] = field(default_factory=dict)
 
 
 def expand(
@@ -71,42 +74,54 @@ def expand(
     owned_flags = [is_owned(item, owner) for item in items]
     others = [item for item, owned in zip(items, owned_flags, strict=True) if not owned]
     owned = [item for item, owned in zip(items, owned_flags, strict=True) if owned]
-    ctx = Context(config=config, items=list(others), generator_mode=_is_generator_mode(others))
+    layout = Layout(items)
+    directory = None if plain_stream else placement.generated_directory(config.name, config_path, items)
+    ctx = Context(
+        config=config,
+        items=list(others),
+        generator_mode=_is_generator_mode(others),
+        owned=owned,
+        layout=layout,
+        generated_directory=directory,
+    )
     for concern in CONCERNS:
         concern(ctx)
     _check_clashes(ctx)
     _warn_unless_local_config(ctx)
-    directory = None if plain_stream else posixpath.join(posixpath.dirname(config_path or ""), config.name)
-    done = reconcile(ctx.items, owned, ctx.generated, owner, directory)
+    done = reconcile(ctx.items, ctx.owned, ctx.generated, owner, directory, ctx.adopting)
     out: list[Item] = []
     patched = iter(ctx.items)
     for item, is_own in zip(items, owned_flags, strict=True):
-        if is_own:
-            if id(item) in done.replacement:
-                out.append(done.replacement[id(item)])
+        current = item if is_own else next(patched)
+        if is_own or id(current) in ctx.adopting:
+            if id(current) in done.replacement:
+                out.append(done.replacement[id(current)])
         else:
-            out.append(next(patched))
+            out.append(current)
     out.extend(done.new_items)
+    out, placed = placement.apply(layout, items, out, directory)
+    adopted = f", {done.adopted} adopted" if done.adopted else ""
     summary = (
         f"MultiDomain {config.name}: {len(config.domains)} domain(s); "
         f"{done.generated} generated, {done.updated} updated, {done.unchanged} unchanged, "
-        f"{done.pruned} pruned, {ctx.patched} patched"
+        f"{done.pruned} pruned, {ctx.patched} patched{adopted}"
     )
-    return Expansion(out, [*ctx.results, *done.results, r.info(summary, resource=ctx.config_ref)])
+    return Expansion(
+        out, [*ctx.results, *done.results, *placed, r.info(summary, resource=ctx.config_ref)], dict(ctx.certificates)
+    )
 
 
 def _is_generator_mode(items: Sequence[Item]) -> bool:
     """kustomize's generators get only the function config; kpt packages may hold only it."""
-    return all(item.is_local_config or item.header.kind in ("Kptfile", "MultiDomain") for item in items)
+    return all(item.is_local_config or (kind_of(item) or ("", ""))[1] in ("Kptfile", "MultiDomain") for item in items)
 
 
 def _check_clashes(ctx: Context) -> None:
-    """A generated resource must not take the name of one the user wrote."""
-    mine = {g.identity: g for g in ctx.generated}
-    for item in ctx.items:
-        h = item.header
-        key = (h.group, h.kind, h.namespace or "", h.name)
-        if key in mine:
+    """A generated resource must not take the name of one the user wrote, in any namespace it may land in."""
+    for gen in list(ctx.generated):
+        group, kind, namespace, name = gen.identity
+        for item in ctx.find(kind, name, namespace or None, group):
+            h = item.header
             ctx.report(
                 r.error(
                     f"{h.kind} {h.namespace + '/' if h.namespace else ''}{h.name} is in the input but not owned by "
@@ -114,12 +129,13 @@ def _check_clashes(ctx: Context) -> None:
                     file=item.path,
                 )
             )
-            ctx.generated = [g for g in ctx.generated if g.identity != key]
+            ctx.generated = [g for g in ctx.generated if g.identity != gen.identity]
+            break
 
 
 def _warn_unless_local_config(ctx: Context) -> None:
-    for item in ctx.items:
-        is_config = item.header.kind == "MultiDomain" and item.header.name == ctx.config.name
+    for item in ctx.of_kind(["MultiDomain"]):
+        is_config = item.header.name == ctx.config.name
         if is_config and not item.is_local_config and is_multidomain(item.data):
             ctx.report(
                 r.warning(

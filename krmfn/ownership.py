@@ -12,18 +12,12 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn.api.config import Config
-from krmfn.context import Generated, _identity, ref_of
+from krmfn.context import OWNER_ANNOTATION, Generated, _identity, owner_value, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.item import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, Item, is_orchestrator_annotation
 from krmfn.krm.results import ResourceRef, Result
 
-OWNER_ANNOTATION = "krmfn.dev/owned-by"
-
-
-def owner_value(config: Config) -> str:
-    meta = config.model.metadata
-    return f"MultiDomain/{meta.namespace}/{meta.name}" if meta.namespace else f"MultiDomain/{meta.name}"
+__all__ = ["OWNER_ANNOTATION", "is_owned", "owner_value", "reconcile"]
 
 
 def is_owned(item: Item, owner: str) -> bool:
@@ -37,19 +31,28 @@ class Reconciled:
     new_items: list[Item] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     generated: int = 0
+    adopted: int = 0
     updated: int = 0
     unchanged: int = 0
     pruned: int = 0
 
 
 def reconcile(
-    items: list[Item], owned: list[Item], wanted: list[Generated], owner: str, directory: str | None
+    items: list[Item],
+    owned: list[Item],
+    wanted: list[Generated],
+    owner: str,
+    directory: str | None,
+    adopting: dict[int, str] | None = None,
 ) -> Reconciled:
     """Match *wanted* with the *owned* input items; new ones get a file in *directory*.
 
     *items* are the other input items (their path annotations take file slots too);
-    *directory* None means a plain stream, where no file annotations are written.
+    *directory* None means a plain stream, where no file annotations are written;
+    *adopting* names the owned items taken over in this run (id → why), which gain the
+    owner mark where they are.
     """
+    adopting = adopting or {}
     by_identity: dict[tuple[str, str, str, str], Item] = {}
     for item in owned:
         h = item.header
@@ -65,7 +68,16 @@ def reconcile(
             merged = _keep_orchestrator_annotations(data, existing)
             updated = existing.with_data(merged)
             replacement[id(existing)] = updated
-            if updated is existing:
+            if id(existing) in adopting:
+                out.adopted += 1
+                out.results.append(
+                    r.info(
+                        f"adopted {ref_of(existing).describe()}: {adopting[id(existing)]}",
+                        resource=ref_of(existing),
+                        file=existing.path,
+                    )
+                )
+            elif updated is existing:
                 out.unchanged += 1
             else:
                 out.updated += 1

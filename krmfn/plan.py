@@ -17,7 +17,7 @@ from typing import Any, Literal
 import jsonpatch
 
 from krmfn.api.config import Config, Domain
-from krmfn.concerns.certificates import certificate_name, dns_names, secret_name
+from krmfn.concerns.certificates import dns_names
 from krmfn.expand import Expansion
 from krmfn.krm.item import Item
 
@@ -26,10 +26,13 @@ from krmfn.krm.item import Item
 class DomainPlan:
     domain: str
     primary: bool
+    #: ``namespace/name`` of the domain's Certificate; empty without `spec.certificates`.
     certificate: str
     secret: str
     names: list[str]
     issuer: str
+    #: "generated", or "adopted" for a hand-written Certificate krmfn took over.
+    origin: str = "generated"
     appears_in: list[tuple[str, str]] = field(default_factory=list)
     records: list[str] = field(default_factory=list)
     hostnames: list[dict[str, Any]] = field(default_factory=list)
@@ -42,6 +45,7 @@ class DomainPlan:
             "secret": self.secret,
             "dnsNames": self.names,
             "issuer": self.issuer,
+            "origin": self.origin,
             "appearsIn": [{"resource": r, "field": f} for r, f in self.appears_in],
             "records": self.records,
             "hostnames": self.hostnames,
@@ -74,8 +78,8 @@ def plan(config: Config, expansion: Expansion, original: Sequence[Item]) -> list
     """One DomainPlan per domain, primary first."""
     before = {id(item) for item in original}
     touched = [i for i in expansion.items if id(i) not in before]
-    plans = [_plan_domain(config, domain, touched) for domain in config.domains]
-    hosts = _hostnames(config, expansion.items)
+    plans = [_plan_domain(config, domain, touched, expansion) for domain in config.domains]
+    hosts = _hostnames(config, expansion)
     for p, domain in zip(plans, config.domains, strict=True):
         p.hostnames = [h for h in hosts if _owner(config, h["name"]) is domain]
     return plans
@@ -91,18 +95,21 @@ def _owner(config: Config, hostname: str) -> Domain | None:
     return max(matches, key=lambda d: len(d.name.text), default=None)
 
 
-def _covered_by(config: Config, hostname: str) -> str | None:
-    """The generated Certificate whose names cover *hostname* (wildcards: one label)."""
+def _covered_by(config: Config, hostname: str, expansion: Expansion) -> str | None:
+    """The managed Certificate whose names cover *hostname* (wildcards: one label)."""
     for domain in config.domains:
+        cert = expansion.certificates.get(domain.name.text)
+        if cert is None:
+            continue
         for name in dns_names(domain):
             if name == hostname or (
                 name.startswith("*.") and hostname.partition(".")[2] == name[2:] and hostname[:1] != "*"
             ):
-                return f"{config.certificate_namespace}/{certificate_name(config, domain)}"
+                return f"{cert.namespace}/{cert.name}"
     return None
 
 
-def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
+def _hostnames(config: Config, expansion: Expansion) -> list[dict[str, Any]]:
     """Every name that should resolve: each domain's apex and wildcard, every route and Ingress host.
 
     The expected record comes from a generated DNSEndpoint when there is one, else from the
@@ -110,6 +117,7 @@ def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
     whose record krmfn does not manage say so (``record: null``), with whether a tunnel rule
     or split-horizon DNS serves them.
     """
+    items = expansion.items
     endpoints: dict[str, dict[str, Any]] = {}
     for item in items:
         if item.header.kind == "DNSEndpoint":
@@ -123,8 +131,9 @@ def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
                     }
     names: dict[str, dict[str, Any]] = {}
     for domain in config.domains:
+        cert = expansion.certificates.get(domain.name.text)
         for name in dns_names(domain):
-            names.setdefault(name, {"name": name, "from": f"Certificate {certificate_name(config, domain)}"})
+            names.setdefault(name, {"name": name, "from": f"Certificate {cert.name}" if cert else "spec.domains"})
     gateways = {g.name: g for g in config.spec.gateways}
     for item in items:
         kind = item.header.kind
@@ -161,7 +170,7 @@ def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
                 "name": name,
                 "from": entry["from"],
                 "record": record,
-                "certificate": _covered_by(config, name),
+                "certificate": _covered_by(config, name, expansion),
                 "tunnelRule": owner.tunnel,
                 "splitHorizon": owner.split_horizon,
             }
@@ -169,16 +178,18 @@ def _hostnames(config: Config, items: Sequence[Item]) -> list[dict[str, Any]]:
     return out
 
 
-def _plan_domain(config: Config, domain: Domain, touched: Sequence[Item]) -> DomainPlan:
+def _plan_domain(config: Config, domain: Domain, touched: Sequence[Item], expansion: Expansion) -> DomainPlan:
+    cert = expansion.certificates.get(domain.name.text)
     out = DomainPlan(
         domain=domain.name.text,
         primary=domain.primary,
-        certificate=f"{config.certificate_namespace}/{certificate_name(config, domain)}",
-        secret=secret_name(config, domain),
+        certificate=f"{cert.namespace}/{cert.name}" if cert else "",
+        secret=cert.secret if cert else "",
         names=dns_names(domain),
-        issuer=f"{config.issuer_ref.kind} {domain.issuer}",
+        issuer=f"{config.issuer_kind} {domain.issuer}" if domain.issuer else "",
+        origin=cert.origin if cert else "",
     )
-    needles = [domain.name.text, secret_name(config, domain)]
+    needles = [domain.name.text] + ([cert.secret] if cert else [])
     for item in touched:
         if item.header.kind == "Certificate":
             continue
@@ -206,9 +217,14 @@ def render(plans: Sequence[DomainPlan], config: Config) -> str:
     lines = [f"MultiDomain {config.name}: {len(plans)} domain(s)", ""]
     for p in plans:
         lines.append(f"{p.domain}{' (primary)' if p.primary else ''}")
-        lines.append(f"  certificate  Certificate {p.certificate} -> Secret {p.secret}")
+        if p.certificate:
+            adopted = " (adopted: a hand-written Certificate krmfn now owns)" if p.origin == "adopted" else ""
+            lines.append(f"  certificate  Certificate {p.certificate} -> Secret {p.secret}{adopted}")
+        else:
+            lines.append("  certificate  none (`spec.certificates` is not set)")
         lines.append(f"  names        {', '.join(p.names)}")
-        lines.append(f"  issuer       {p.issuer}")
+        if p.issuer:
+            lines.append(f"  issuer       {p.issuer}")
         width = max((len(r) for r, _ in p.appears_in), default=0)
         for i, (resource, path) in enumerate(p.appears_in):
             label = "appears in" if i == 0 else ""

@@ -167,6 +167,28 @@ spec:
   issuerRef: {name: letsencrypt-production, kind: ClusterIssuer}
   dnsNames: ["${SECRET_DOMAIN}", "*.${SECRET_DOMAIN}"]
 """
+#: The same Certificate as the current template commits it (envoy-gateway/app/certificate.yaml):
+#: no namespace (the Flux Kustomization's targetNamespace sets it), block style, and the
+#: fields a MultiDomain config does not set, which adoption must keep.
+TEMPLATE_CERTIFICATE = """\
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: "${SECRET_DOMAIN/./-}-production"
+spec:
+  dnsNames:
+    - "${SECRET_DOMAIN}"
+    - "*.${SECRET_DOMAIN}"
+  duration: 160h # six days and change
+  issuerRef:
+    name: letsencrypt-production
+    kind: ClusterIssuer
+  privateKey:
+    algorithm: ECDSA
+  secretName: "${SECRET_DOMAIN/./-}-production-tls"
+  usages:
+    - digital signature
+"""
 
 
 # --- HelmReleases of the network namespace ------------------------------------------------

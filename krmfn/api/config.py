@@ -344,7 +344,9 @@ class ExpiryAlertsSpec(_Model):
 
 class Spec(_Model):
     domains: list[DomainSpec] = Field(min_length=1)
-    certificates: CertificatesSpec = Field(default_factory=CertificatesSpec)
+    certificates: CertificatesSpec | None = Field(
+        None, description="One Certificate per domain; when unset, no Certificate is generated or changed."
+    )
     issuers: list[IssuerSpec] = Field(default_factory=list)
     gateways: list[GatewaySpec] = Field(default_factory=list)
     external_dns: list[ExternalDNSSpec] = Field(default_factory=list, alias="externalDNS")
@@ -396,7 +398,8 @@ class Domain:
     gateways: tuple[str, ...]
     tunnel: bool
     split_horizon: bool
-    issuer: str
+    #: The issuer of the domain's Certificate; None when `spec.certificates` is not set.
+    issuer: str | None
 
     @property
     def field(self) -> str:
@@ -409,8 +412,11 @@ class Config:
 
     model: MultiDomain
     domains: tuple[Domain, ...]
-    issuer_ref: IssuerRef
-    certificate_namespace: str
+    #: The default issuer of the Certificates; None when `spec.certificates` is not set and
+    #: `spec.issuers` is empty.
+    issuer_ref: IssuerRef | None
+    #: None when `spec.certificates` is not set: no Certificate is generated.
+    certificate_namespace: str | None
 
     @property
     def name(self) -> str:
@@ -419,6 +425,15 @@ class Config:
     @property
     def spec(self) -> Spec:
         return self.model.spec
+
+    @property
+    def certificates(self) -> CertificatesSpec | None:
+        """`spec.certificates`, or None when Certificates are not managed."""
+        return self.model.spec.certificates
+
+    @property
+    def issuer_kind(self) -> str:
+        return self.issuer_ref.kind if self.issuer_ref is not None else "ClusterIssuer"
 
 
 def load_config(data: Any) -> Config:
@@ -565,16 +580,8 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
             problems.append(Problem(f"spec.gateways[{i}]", f"must not repeat {g.kind} {where}"))
         seen_gateways.add((g.kind, g.namespace, g.name))
         problems.extend(_gateway_problems(g, f"spec.gateways[{i}]"))
-    issuer_ref = spec.certificates.issuer_ref
-    if issuer_ref is None:
-        if spec.issuers:
-            issuer_ref = IssuerRef(name=spec.issuers[0].name)
-        else:
-            problems.append(Problem("spec.certificates.issuerRef", "is required when `spec.issuers` is empty"))
-    namespace = spec.certificates.namespace or next((g.namespace for g in spec.gateways if g.namespace), None)
-    if namespace is None:
-        problems.append(Problem("spec.certificates.namespace", "is required when `spec.gateways` is empty"))
-    if problems or issuer_ref is None or namespace is None:
+    issuer_ref, namespace = _certificate_defaults(spec, problems)
+    if problems:
         return None
     primary_index = primaries[0] if primaries else 0
     domains = [
@@ -587,12 +594,31 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
             gateways=tuple(d.gateways if d.gateways is not None else gateway_names),
             tunnel=d.tunnel if d.tunnel is not None else spec.tunnel is not None,
             split_horizon=d.split_horizon if d.split_horizon is not None else spec.split_horizon is not None,
-            issuer=d.issuer or issuer_ref.name,
+            issuer=d.issuer or (issuer_ref.name if issuer_ref is not None and spec.certificates else None),
         )
         for i, d in enumerate(spec.domains)
     ]
     domains.sort(key=lambda d: (not d.primary, d.index))
     return Config(model=model, domains=tuple(domains), issuer_ref=issuer_ref, certificate_namespace=namespace)
+
+
+def _certificate_defaults(spec: Spec, problems: list[Problem]) -> tuple[IssuerRef | None, str | None]:
+    """The default issuer and the Certificates' namespace; what is required only when `certificates` is set."""
+    certs = spec.certificates
+    issuer_ref = certs.issuer_ref if certs is not None else None
+    if issuer_ref is None and spec.issuers:
+        issuer_ref = IssuerRef(name=spec.issuers[0].name)
+    if certs is None:
+        return issuer_ref, None
+    if issuer_ref is None:
+        problems.append(Problem("spec.certificates.issuerRef", "is required when `spec.issuers` is empty"))
+    namespace = certs.namespace or next((g.namespace for g in spec.gateways if g.namespace), None)
+    if namespace is None:
+        why = (
+            "no entry of `spec.gateways` is a Gateway with a namespace" if spec.gateways else "`spec.gateways` is empty"
+        )
+        problems.append(Problem("spec.certificates.namespace", f"is required when {why}"))
+    return issuer_ref, namespace
 
 
 def _gateway_problems(g: GatewaySpec, where: str) -> list[Problem]:

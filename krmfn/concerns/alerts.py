@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from krmfn.api.config import ExpiryAlertsSpec
-from krmfn.context import Context
+from krmfn.context import Context, ManagedCertificate
 from krmfn.krm import results as r
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -52,11 +52,14 @@ def generate(ctx: Context) -> None:
     spec = ctx.config.spec.expiry_alerts
     if spec is None:
         return
-    certificates = [g.data for g in ctx.generated if g.data.get("kind") == "Certificate"]
+    certificates = list(ctx.certificates.values())
     if not certificates:
         return
     if spec.threshold is not None:
-        _check_threshold(ctx, spec.threshold, ctx.config.spec.certificates.model_dump(by_alias=True))
+        shortest = min(
+            certificates, key=lambda c: parse_duration(str(c.data["spec"].get("duration") or DEFAULT_DURATION))
+        )
+        _check_threshold(ctx, spec.threshold, shortest.data["spec"])
     rules = [_rule(spec, cert) for cert in certificates]
     metadata: dict[str, Any] = {
         "name": f"{ctx.config.name}-certificate-expiry",
@@ -89,9 +92,8 @@ def _renewal_point(certificate_spec: dict[str, Any]) -> float:
     return min(third, parse_duration(str(renew_before))) if renew_before else third
 
 
-def _rule(spec: ExpiryAlertsSpec, cert: dict[str, Any]) -> dict[str, Any]:
-    meta, cert_spec = cert["metadata"], cert["spec"]
-    name, namespace = meta["name"], meta["namespace"]
+def _rule(spec: ExpiryAlertsSpec, cert: ManagedCertificate) -> dict[str, Any]:
+    name, namespace, cert_spec = cert.name, cert.namespace, cert.data["spec"]
     threshold = threshold_seconds(spec, cert_spec)
     selector = f'{{name="{name}", namespace="{namespace}"}}'
     # `.Value`/`.Labels` rather than `$value`/`$labels`: nothing here for Flux's substitution to touch

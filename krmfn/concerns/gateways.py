@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from krmfn.api.config import Domain, GatewaySpec
-from krmfn.concerns.certificates import normalise_flux, secret_name
+from krmfn.concerns.certificates import normalise_flux
 from krmfn.concerns.routes import GATEWAY_GROUP
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
@@ -51,17 +51,27 @@ class _Secret:
 def generate(ctx: Context) -> None:
     """Patch every configured Gateway's listeners; generate the ReferenceGrants they need."""
     grants: dict[str, list[str]] = {}
-    for index, gateway in enumerate(ctx.config.spec.gateways):
-        if gateway.kind != "Gateway" or gateway.namespace is None:
-            continue
+    gateways = [(i, g) for i, g in enumerate(ctx.config.spec.gateways) if g.kind == "Gateway" and g.namespace]
+    if ctx.config.certificates is None or ctx.config.certificate_namespace is None:
+        if gateways:
+            ctx.report(
+                r.info(
+                    "`spec.certificates` is not set, so no Gateway listener's `tls.certificateRefs` is changed",
+                    field="spec.certificates",
+                    resource=ctx.config_ref,
+                )
+            )
+        return
+    certificate_namespace = ctx.config.certificate_namespace
+    for index, gateway in gateways:
         secrets = [
-            _Secret(d, secret_name(ctx.config, d), ctx.config.certificate_namespace)
+            _Secret(d, ctx.certificates[d.name.text].secret, certificate_namespace)
             for d in ctx.config.domains
-            if gateway.name in d.gateways
+            if gateway.name in d.gateways and d.name.text in ctx.certificates
         ]
         if not secrets:
             continue
-        if ctx.config.certificate_namespace != gateway.namespace:
+        if gateway.namespace is not None and certificate_namespace != gateway.namespace:
             names = grants.setdefault(gateway.namespace, [])
             names.extend(s.name for s in secrets if s.name not in names)
         item = ctx.target("Gateway", gateway.name, gateway.namespace, f"spec.gateways[{index}]", group=GATEWAY_GROUP)
@@ -77,6 +87,7 @@ def generate(ctx: Context) -> None:
 
 def reference_grant(ctx: Context, gateway_namespace: str, secret_names: list[str]) -> dict[str, Any]:
     """Lets Gateways in *gateway_namespace* use these Secrets of the certificate namespace."""
+    assert ctx.config.certificate_namespace is not None
     return {
         "apiVersion": f"{GATEWAY_GROUP}/{ctx.config.spec.reference_grant_version}",
         "kind": "ReferenceGrant",
@@ -172,8 +183,8 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
         tls = listener["tls"] = {}
     existing = tls.get("certificateRefs")
     existing = existing if isinstance(existing, list) else []
-    recorded = _recorded(item, REFS_ANNOTATION)
-    wanted = {s.key: s for s in secrets}
+    recorded = {normalise_flux(key) for key in _recorded(item, REFS_ANNOTATION)}
+    wanted = {normalise_flux(s.key): s for s in secrets}
     kept: dict[str, dict[str, Any]] = {}
     others: list[Any] = []
     respelled: list[str] = []
@@ -189,8 +200,6 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
                 dropped.append(ref["name"])
                 continue
             kept[norm] = ref
-            if norm != key:
-                respelled.append(ref["name"])
         elif norm in recorded:
             dropped.append(ref["name"])
         else:
@@ -198,7 +207,9 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
             _warn_same_name(ctx, item, gateway, norm, secrets)
     refs: list[Any] = []
     for s in secrets:
-        ref = dict(kept.get(s.key) or {"kind": "Secret"})
+        ref = dict(kept.get(normalise_flux(s.key)) or {"kind": "Secret"})
+        if ref.get("name", s.name) != s.name:
+            respelled.append(ref["name"])
         ref["name"] = s.name
         if s.namespace != gateway.namespace:
             ref["namespace"] = s.namespace

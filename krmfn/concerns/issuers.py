@@ -50,7 +50,7 @@ class _Plan:
 def reconcile(ctx: Context) -> None:
     """Patch or generate every issuer of ``spec.issuers``, then check every Certificate's names."""
     config = ctx.config
-    kind = config.issuer_ref.kind
+    kind = config.issuer_kind
     namespace = config.certificate_namespace if kind == "Issuer" else None
     failed: set[str] = set()
     _check_solver_choices(ctx)
@@ -355,17 +355,18 @@ def _cloudflare_token(solver: Mapping[str, Any]) -> str | None:
 
 
 def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> None:
-    """Every name of every generated Certificate must get a DNS-01 solver from its issuer."""
+    """Every name of every managed (generated or adopted) Certificate must get a DNS-01 solver from its issuer."""
     generated = {(g.data["kind"], g.data["metadata"]["name"]): g.data for g in ctx.generated if g.identity[0] == GROUP}
     found: dict[tuple[str, str, str | None], dict[str, Any] | None] = {}
-    for data in list(generated.values()):
-        if data["kind"] != "Certificate":
+    for cert in ctx.certificates.values():
+        data = cert.data
+        issuer_ref = data["spec"].get("issuerRef")
+        if not isinstance(issuer_ref, dict) or not isinstance(issuer_ref.get("name"), str):
             continue
-        issuer_ref = data["spec"]["issuerRef"]
         kind, name = issuer_ref.get("kind", "Issuer"), issuer_ref["name"]
         if name in skip:
             continue
-        namespace = data["metadata"]["namespace"] if kind == "Issuer" else None
+        namespace = cert.namespace if kind == "Issuer" else None
         if (kind, name) not in generated and (kind, name, namespace) not in found:
             # one scan of the input per issuer, not per Certificate
             items = ctx.find(kind, name, namespace, GROUP)
@@ -377,8 +378,7 @@ def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> No
         if solvers is None:
             continue  # CA, self-signed or Vault issuers need no challenge
         labels = data["metadata"].get("labels") or {}
-        meta = data["metadata"]
-        cert_ref = ResourceRef(data["apiVersion"], "Certificate", meta["name"], meta.get("namespace"))
+        cert_ref = ResourceRef(data["apiVersion"], "Certificate", cert.name, cert.namespace)
         for j, dns_name in enumerate(data["spec"]["dnsNames"]):
             index = pick_solver(dns_name, solvers, labels)
             if index is None:

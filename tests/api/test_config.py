@@ -32,6 +32,7 @@ def test_minimal_config_gets_its_defaults() -> None:
     assert domain.primary
     assert domain.wildcard
     assert domain.issuer == "letsencrypt-production"
+    assert cfg.issuer_ref is not None
     assert cfg.issuer_ref.kind == "ClusterIssuer"
     assert cfg.issuer_ref.group == "cert-manager.io"
     assert cfg.certificate_namespace == "network"
@@ -95,10 +96,29 @@ def test_cross_field_problems() -> None:
 
 def test_issuer_and_namespace_must_come_from_somewhere() -> None:
     data = config()
-    del data["spec"]["certificates"]
+    data["spec"]["certificates"] = {}
     found = problems(data)
     assert found["spec.certificates.issuerRef"] == "is required when `spec.issuers` is empty"
     assert found["spec.certificates.namespace"] == "is required when `spec.gateways` is empty"
+
+
+def test_an_ingress_class_is_not_an_empty_gateways_list() -> None:
+    data = config()
+    data["spec"]["certificates"] = {"issuerRef": {"name": "letsencrypt-production"}}
+    data["spec"]["gateways"] = [{"name": "nginx", "kind": "IngressClass"}]
+    assert problems(data) == {
+        "spec.certificates.namespace": "is required when no entry of `spec.gateways` is a Gateway with a namespace"
+    }
+
+
+def test_without_certificates_nothing_is_required() -> None:
+    data = config()
+    del data["spec"]["certificates"]
+    cfg = load_config(data)
+    assert cfg.certificates is None
+    assert cfg.certificate_namespace is None
+    assert cfg.issuer_ref is None
+    assert [d.issuer for d in cfg.domains] == [None]
 
 
 @pytest.mark.parametrize(

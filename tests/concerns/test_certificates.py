@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import by_kind, expand_yaml, messages
-from manifests import SEED_CERTIFICATE, certificates, multidomain
+from manifests import DOMAINS, SEED_CERTIFICATE, TEMPLATE_CERTIFICATE, certificates, multidomain
 
 CONFIG = multidomain(
     """\
@@ -63,18 +64,112 @@ def test_more_than_100_names_is_an_error() -> None:
     assert [c["metadata"]["name"] for c in by_kind(exp, "Certificate")] == ["${SECRET_DOMAIN//./-}-production"]
 
 
-def test_hand_written_certificate_with_the_seed_name_is_an_error() -> None:
-    errors = messages(expand_yaml(CONFIG, SEED_CERTIFICATE), "error")
-    assert len(errors) == 1
-    assert errors[0].startswith(
-        "Certificate network/${SECRET_DOMAIN/./-}-production must not share its name with the Certificate"
+SIMPLE = multidomain(
+    DOMAINS, certificates(issuer="{name: letsencrypt-production, kind: ClusterIssuer}", suffix="production")
+)
+SEED = "---\n" + TEMPLATE_CERTIFICATE
+
+
+def test_the_seed_certificate_is_adopted_in_place_not_duplicated() -> None:
+    exp = expand_yaml(SIMPLE, SEED)
+    assert messages(exp, "error") == []
+    certs = by_kind(exp, "Certificate")
+    assert [c["metadata"]["name"] for c in certs] == ["${SECRET_DOMAIN/./-}-production", "example-org-production"]
+    adopted = exp.items[0]
+    assert adopted.text == SEED.replace("---\n", "").replace(
+        '  name: "${SECRET_DOMAIN/./-}-production"\n',
+        '  name: "${SECRET_DOMAIN/./-}-production"\n  annotations:\n    krmfn.dev/owned-by: MultiDomain/edge\n',
+    ), "only the owner mark is added: name, Secret, duration, key, usages, comment and quoting stay"
+    assert "namespace" not in adopted.data["metadata"]
+    cert = exp.certificates["${SECRET_DOMAIN}"]
+    assert (cert.namespace, cert.name, cert.secret, cert.origin) == (
+        "network",
+        "${SECRET_DOMAIN/./-}-production",
+        "${SECRET_DOMAIN/./-}-production-tls",
+        "adopted",
     )
+    assert any(
+        m.startswith("adopted Certificate ${SECRET_DOMAIN/./-}-production: it is the Certificate of")
+        for m in messages(exp)
+    )
+    assert "1 generated, 0 updated, 0 unchanged, 0 pruned, 0 patched, 1 adopted" in messages(exp)[-1]
 
 
-def test_hand_written_certificate_sharing_a_secret_is_an_error() -> None:
-    other = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: mine\n  namespace: network\nspec:\n  secretName: example-org-production-tls\n"
-    errors = messages(expand_yaml(CONFIG, other), "error")
-    assert any("must not share its Secret example-org-production-tls" in e for e in errors)
+def test_the_seed_certificate_with_a_namespace_is_adopted_too() -> None:
+    exp = expand_yaml(CONFIG, SEED_CERTIFICATE)
+    assert messages(exp, "error") == []
+    assert exp.certificates["${SECRET_DOMAIN}"].name == "${SECRET_DOMAIN/./-}-production"
+    assert by_kind(exp, "Certificate")[0]["metadata"]["namespace"] == "network"
+    assert by_kind(exp, "Certificate")[0]["spec"]["duration"] == "160h", "set by the config"
+
+
+def test_an_adopted_certificate_is_owned_from_then_on_and_pruned_like_a_generated_one() -> None:
+    from conftest import items_of
+
+    from krmfn.api.config import load_config
+    from krmfn.expand import expand
+    from krmfn.krm.resourcelist import read, write
+    from krmfn.krm.yamltext import load
+
+    first = expand_yaml(SIMPLE, SEED)
+    text = write(read(SEED), first.items, [])
+    again = expand(load_config(load(SIMPLE)), items_of(text), config_path="multidomain.yaml")
+    assert write(read(text), again.items, []) == text
+    assert "0 generated, 0 updated, 2 unchanged, 0 pruned, 0 patched" in messages(again)[-1]
+    assert again.certificates["${SECRET_DOMAIN}"].origin == "adopted"
+    only_org = SIMPLE.replace("    - name: ${SECRET_DOMAIN}\n", "")
+    pruned = expand(load_config(load(only_org)), items_of(text), config_path="multidomain.yaml")
+    assert [c["metadata"]["name"] for c in by_kind(pruned, "Certificate")] == ["example-org-production"]
+    assert any(m.startswith("pruned Certificate ${SECRET_DOMAIN/./-}-production") for m in messages(pruned))
+
+
+def test_adoption_sets_only_what_the_config_sets() -> None:
+    config = SIMPLE.replace("    nameSuffix: production\n", "    nameSuffix: production\n    duration: 2160h\n")
+    config = config.replace("{name: letsencrypt-production, kind: ClusterIssuer}", "{name: letsencrypt-staging}")
+    spec = by_kind(expand_yaml(config, SEED), "Certificate")[0]["spec"]
+    assert spec["duration"] == "2160h"
+    assert spec["issuerRef"] == {"name": "letsencrypt-staging", "kind": "ClusterIssuer"}, "no group added: same default"
+    assert spec["privateKey"] == {"algorithm": "ECDSA"}
+    assert spec["usages"] == ["digital signature"]
+    assert spec["secretName"] == "${SECRET_DOMAIN/./-}-production-tls"
+
+
+@pytest.mark.parametrize(
+    ("hand_written", "why"),
+    [
+        ("name: ${SECRET_DOMAIN//./-}-production\nspec:\n  secretName: other-tls\n", "the same name"),
+        ("name: mine\nspec:\n  secretName: ${SECRET_DOMAIN/./-}-production-tls\n", "the same Secret"),
+        (
+            "name: wildcard\nspec:\n  secretName: w-tls\n  dnsNames: ['*.${SECRET_DOMAIN}', '${SECRET_DOMAIN}']\n",
+            "the same names",
+        ),
+    ],
+)
+def test_adopted_by_name_secret_or_names(hand_written: str, why: str) -> None:
+    item = f"apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  {hand_written}"
+    exp = expand_yaml(SIMPLE, item)
+    assert messages(exp, "error") == [], why
+    assert len(by_kind(exp, "Certificate")) == 2, why
+    assert exp.certificates["${SECRET_DOMAIN}"].origin == "adopted", why
+    assert exp.certificates["${SECRET_DOMAIN}"].name == exp.items[0].header.name
+
+
+def test_a_certificate_in_another_namespace_is_another_certificate() -> None:
+    other = SEED.replace("metadata:\n", "metadata:\n  namespace: staging\n")
+    exp = expand_yaml(SIMPLE, other)
+    assert messages(exp, "error") == []
+    assert exp.items[0].raw == other.replace("---\n", "")
+    assert [c["metadata"]["name"] for c in by_kind(exp, "Certificate")][1:] == [
+        "${SECRET_DOMAIN//./-}-production",
+        "example-org-production",
+    ]
+
+
+def test_a_second_certificate_writing_the_adopted_secret_is_an_error() -> None:
+    twin = "---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: twin\nspec:\n  secretName: ${SECRET_DOMAIN//./-}-production-tls\n"
+    errors = messages(expand_yaml(SIMPLE, SEED + twin), "error")
+    assert len(errors) == 1
+    assert errors[0].startswith("Certificate twin must not share its Secret ${SECRET_DOMAIN/./-}-production-tls")
 
 
 def test_unrelated_certificate_is_left_alone() -> None:
@@ -82,3 +177,23 @@ def test_unrelated_certificate_is_left_alone() -> None:
     exp = expand_yaml(CONFIG, other)
     assert messages(exp, "error") == []
     assert exp.items[0].raw == other
+
+
+def test_without_certificates_nothing_is_generated_or_adopted() -> None:
+    config = SIMPLE[: SIMPLE.index("  certificates:")]
+    exp = expand_yaml(config, SEED)
+    assert messages(exp, "error") == []
+    assert [i.raw for i in exp.items] == [SEED.replace("---\n", "")]
+    assert exp.certificates == {}
+
+
+def test_a_literal_domain_while_the_tree_uses_a_variable_is_warned_about() -> None:
+    literal = SIMPLE.replace("    - name: ${SECRET_DOMAIN}\n", "    - name: example.com\n")
+    warnings = messages(expand_yaml(literal, SEED), "warning")
+    assert warnings == [
+        "`spec.domains` names example.com, example.org literally, while Certificate ${SECRET_DOMAIN/./-}-production "
+        "name a zone through ${SECRET_DOMAIN}: if ${SECRET_DOMAIN} is one of these domains, write "
+        "`name: ${SECRET_DOMAIN}` in `spec.domains` so that krmfn adopts what exists; otherwise, once Flux "
+        "substitutes it, two Certificates hold the same names and a listener lists the same Secret twice"
+    ]
+    assert messages(expand_yaml(SIMPLE, SEED), "warning") == []
