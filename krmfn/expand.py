@@ -88,7 +88,7 @@ def expand(
         concern(ctx)
     _check_clashes(ctx)
     _warn_unless_local_config(ctx)
-    done = reconcile(ctx.items, ctx.owned, ctx.generated, owner, directory, ctx.adopting)
+    done = reconcile(ctx.items, ctx.owned, ctx.generated, owner, directory, adopting=ctx.adopting)
     out: list[Item] = []
     patched = iter(ctx.items)
     for item, is_own in zip(items, owned_flags, strict=True):

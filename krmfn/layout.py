@@ -118,7 +118,8 @@ class Layout:
             path = _normal(path)
             self.files.add(path)
             kind = kind_of(item)
-            if kind in ((KUSTOMIZE_GROUP, "Kustomization"), (KUSTOMIZE_GROUP, "Component")):
+            # kustomize reads a kustomization by its file name; apiVersion and kind are optional
+            if posixpath.basename(path) in KUSTOMIZATION_FILES and (kind is None or kind[0] == KUSTOMIZE_GROUP):
                 self._add_kustomization(item, path)
             elif kind == (FLUX_GROUP, "Kustomization"):
                 flux_items.append(item)
@@ -131,9 +132,7 @@ class Layout:
     # --- reading the input ------------------------------------------------------------
 
     def _add_kustomization(self, item: Item, path: str) -> None:
-        directory, name = posixpath.split(path)
-        if name not in KUSTOMIZATION_FILES:
-            return
+        directory = posixpath.dirname(path)
         data = _data(item)
         entries: list[str] = []
         for key in ("resources", "components", "bases"):

@@ -43,6 +43,7 @@ def reconcile(
     wanted: list[Generated],
     owner: str,
     directory: str | None,
+    *,
     adopting: dict[int, str] | None = None,
 ) -> Reconciled:
     """Match *wanted* with the *owned* input items; new ones get a file in *directory*.

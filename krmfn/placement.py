@@ -1,10 +1,9 @@
 """Where generated files go, and that something applies them.
 
 Every generated resource is written to ``<MultiDomain's directory>/<MultiDomain name>/<file>``
-(``kubernetes/apps/network/envoy-gateway/app/edge/certificates.yaml``), whichever runner
-sent the input: the config's own path annotation (``kpt fn render``/``eval``) or, when the
-function config came without one (``kpt fn source --fn-config … | krmfn``), the path of the
-MultiDomain of the same name among the items. A plain stream has no files.
+(``kubernetes/apps/network/envoy-gateway/app/edge/certificates.yaml``), whichever kpt form
+sent the input (``render``, ``eval``, ``source | krmfn | sink``): the directory is the one
+of the MultiDomain of that name among the items. A plain stream has no files.
 
 A file in a GitOps tree is applied only if a ``kustomization.yaml`` lists it (Flux and
 kustomize stop at a directory that has one). So when the MultiDomain's directory has a
@@ -33,11 +32,13 @@ _NAMESPACE_MATTERS = {("cert-manager.io", "Certificate"), ("gateway.networking.k
 
 
 def generated_directory(config_name: str, config_path: str | None, items: Sequence[Item]) -> str:
-    """``<config dir>/<name>`` for the config at *config_path*, else at its twin among *items*.
+    """``<config dir>/<name>``, the config's directory taken from its twin among *items*, else *config_path*.
 
-    Without either (kustomize sends no paths) the files are named ``<name>/<file>``.
+    The twin comes first: ``kpt fn source --fn-config DIR/multidomain.yaml`` annotates the
+    function config with the bare file name, while the same file among the items carries its
+    path in the package. Without either (kustomize sends no paths) the files are ``<name>/<file>``.
     """
-    path = config_path or _twin_path(config_name, items) or ""
+    path = _twin_path(config_name, items) or config_path or ""
     return posixpath.join(posixpath.dirname(path), config_name)
 
 

@@ -239,9 +239,9 @@ def _origin(ctx: Context, item: Item, wanted: dict[str, Any]) -> str:
     """ "adopted" for an owned Certificate an earlier run adopted: outside the generated files, or
     with a name or Secret krmfn would not give it. Its fields are merged; a generated one is rewritten."""
     path = item.path
-    if path is not None and ctx.generated_directory is not None:
-        if posixpath.dirname(posixpath.normpath(path)) != ctx.generated_directory:
-            return "adopted"
+    outside = path is not None and posixpath.dirname(posixpath.normpath(path)) != ctx.generated_directory
+    if outside and ctx.generated_directory is not None:
+        return "adopted"
     secret = _spec(item.data).get("secretName")
     same = item.header.name == wanted["metadata"]["name"] and secret == wanted["spec"]["secretName"]
     return "generated" if same else "adopted"

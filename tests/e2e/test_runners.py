@@ -73,7 +73,7 @@ def test_flux_pre_render_keeps_placeholders_for_post_build_substitution(tmp_path
     out = tmp_path / "rendered.yaml"
     env = {**os.environ, "PATH": f"{SHIM}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(
-        [str(ROOT / "deploy" / "flux" / "render.sh"), str(kdir), str(out)],
+        [str(ROOT / "deploy" / "flux" / "prerender.sh"), str(kdir), str(out)],
         capture_output=True,
         text=True,
         env=env,
