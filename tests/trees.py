@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from manifests import TEMPLATE_CERTIFICATE
+
 MULTIDOMAIN = "kubernetes/apps/network/envoy-gateway/app/multidomain.yaml"
 VARIABLES = {"SECRET_DOMAIN": "example.com"}
 
@@ -130,26 +132,7 @@ resources:
   - ./certificate.yaml
   - ./envoy.yaml
 """,
-    "kubernetes/apps/network/envoy-gateway/app/certificate.yaml": """\
----
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: "${SECRET_DOMAIN/./-}-production"
-spec:
-  dnsNames:
-    - "${SECRET_DOMAIN}"
-    - "*.${SECRET_DOMAIN}"
-  duration: 160h
-  issuerRef:
-    name: letsencrypt-production
-    kind: ClusterIssuer
-  privateKey:
-    algorithm: ECDSA
-  secretName: "${SECRET_DOMAIN/./-}-production-tls"
-  usages:
-    - digital signature
-""",
+    "kubernetes/apps/network/envoy-gateway/app/certificate.yaml": "---\n" + TEMPLATE_CERTIFICATE,
     "kubernetes/apps/network/envoy-gateway/app/envoy.yaml": """\
 ---
 apiVersion: gateway.networking.k8s.io/v1
