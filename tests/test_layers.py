@@ -32,6 +32,11 @@ SHARED_CONCERNS: dict[str, set[str] | None] = {
     "krmfn.concerns.certificates": None,
     "krmfn.concerns.routes": None,
     "krmfn.concerns.tunnelrules": {"krmfn.concerns.tunnel"},
+    "krmfn.concerns.chartvalues": {
+        "krmfn.concerns.externaldns",
+        "krmfn.concerns.tunnel",
+        "krmfn.concerns.splithorizon",
+    },
 }
 
 

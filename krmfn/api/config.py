@@ -157,6 +157,12 @@ class IssuerSpec(_Model):
     acme: AcmeSpec | None = None
 
 
+_VALUES_PATH = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+_VALUES_PATH_HELP = (
+    "Where the chart reads its values inside the release's values, as dot-separated keys: the "
+    "subchart key of a wrapper chart (e.g. `external-dns`); default: the top."
+)
+
 _IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
 
 
@@ -215,6 +221,9 @@ class ExternalDNSSpec(_Model):
     txt_prefix: str | None = Field(None, alias="txtPrefix", min_length=1, description="`txtPrefix` / `--txt-prefix=`.")
     policy: Literal["sync", "upsert-only", "create-only"] | None = Field(None, description="`policy` / `--policy=`.")
     sources: list[str] | None = Field(None, min_length=1, description="`sources` / one `--source=` each.")
+    values_path: str | None = Field(
+        None, alias="valuesPath", pattern=_VALUES_PATH, description=f"HelmRelease and Application: {_VALUES_PATH_HELP}"
+    )
 
 
 class TunnelSpec(_Model):
@@ -249,6 +258,9 @@ class TunnelSpec(_Model):
         None,
         description="The `spec.gateways` entry the service reaches; default: the one named like the service's host.",
     )
+    values_path: str | None = Field(
+        None, alias="valuesPath", pattern=_VALUES_PATH, description=f"HelmRelease only: {_VALUES_PATH_HELP}"
+    )
 
     @field_validator("service", "catch_all")
     @classmethod
@@ -275,6 +287,7 @@ class SplitHorizonSpec(_Model):
     kind: Literal["HelmRelease"] = "HelmRelease"
     name: K8sName
     namespace: Namespace | None = None
+    values_path: str | None = Field(None, alias="valuesPath", pattern=_VALUES_PATH, description=_VALUES_PATH_HELP)
 
 
 class SyncWavesSpec(_Model):
@@ -505,6 +518,7 @@ def _path(loc: tuple[Any, ...]) -> str:
         "exclude_namespaces": "excludeNamespaces",
         "expiry_alerts": "expiryAlerts",
         "for_": "for",
+        "values_path": "valuesPath",
     }
     out = ""
     for part in loc:
@@ -580,6 +594,11 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
             problems.append(Problem(f"spec.gateways[{i}]", f"must not repeat {g.kind} {where}"))
         seen_gateways.add((g.kind, g.namespace, g.name))
         problems.extend(_gateway_problems(g, f"spec.gateways[{i}]"))
+    for i, e in enumerate(spec.external_dns):
+        if e.kind == "Deployment" and e.values_path is not None:
+            problems.append(Problem(f"spec.externalDNS[{i}].valuesPath", "must not be set for a Deployment (no chart)"))
+    if spec.tunnel is not None and spec.tunnel.kind == "ConfigMap" and spec.tunnel.values_path is not None:
+        problems.append(Problem("spec.tunnel.valuesPath", "must not be set for a ConfigMap (no chart)"))
     issuer_ref, namespace = _certificate_defaults(spec, problems)
     if problems:
         return None

@@ -13,5 +13,7 @@ May import: :mod:`krmfn.context`, :mod:`krmfn.errors`, :mod:`krmfn.api` and
   names, which gateways, routes, the tunnel and the plan must agree with;
 - :mod:`~krmfn.concerns.routes` — reading routes and their attachment, for the DNS records
   and gateways;
-- :mod:`~krmfn.concerns.tunnelrules` — the rule-list logic, for :mod:`~krmfn.concerns.tunnel`.
+- :mod:`~krmfn.concerns.tunnelrules` — the rule-list logic, for :mod:`~krmfn.concerns.tunnel`;
+- :mod:`~krmfn.concerns.chartvalues` — where a chart reads its values in a release (wrapper
+  charts), for the concerns that edit Helm values.
 """

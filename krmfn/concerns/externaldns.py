@@ -8,21 +8,25 @@ container's ``--domain-filter=`` args, one per zone) and an Argo CD ``Applicatio
 optional settings of ``spec.externalDNS[]`` (``excludeDomains``, ``txtOwnerId``,
 ``txtPrefix``, ``policy``, ``sources``) are written the same way when given.
 
-Facts (external-dns ``docs/flags.md``, ``endpoint/domain_filter.go``, chart
-``templates/deployment.yaml``): ``--regex-domain-filter`` or ``--regex-domain-exclusion``
-switches the filter to regex mode and ``--domain-filter``/``--exclude-domains`` are then
-ignored; the chart has no value for them, so they hide in ``extraArgs``.
+Facts (external-dns ``docs/flags.md``, ``endpoint/domain_filter.go``, ``controller/execute.go``,
+chart ``templates/deployment.yaml``): ``--regex-domain-filter`` switches the filter to regex
+mode and ``--domain-filter``/``--exclude-domains`` are then ignored; from v0.21.0 (chart 1.21,
+the one cluster-template pins) ``--regex-domain-exclusion`` alone does too, before it was
+dropped without a regex filter. The chart has no value for them, so they hide in ``extraArgs``.
+A wrapper chart's values sit under its subchart key: ``valuesPath`` (:mod:`~krmfn.concerns.chartvalues`).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn.api.config import Domain, ExternalDNSSpec
 from krmfn.api.names import parse_domain
+from krmfn.concerns.chartvalues import chart_of, dig, locate, warn_unless_upstream
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
@@ -31,6 +35,8 @@ from krmfn.krm.yamltext import dump, load
 
 GROUPS = {"HelmRelease": "helm.toolkit.fluxcd.io", "Deployment": "apps", "Application": "argoproj.io"}
 CONTAINER = "external-dns"
+#: The names the upstream chart is published under (kubernetes-sigs, and mirrors of it).
+UPSTREAM = ("external-dns",)
 REGEX_FLAGS = ("regex-domain-filter", "regex-domain-exclusion")
 ROUTE_GROUP = "gateway.networking.k8s.io"
 
@@ -56,12 +62,30 @@ SETTINGS = (
 
 @dataclass
 class Effective:
-    """What one installation filters for after the patch; ``regex`` lists the regex flags set."""
+    """What one installation does after the patch; ``regex`` lists the regex flags set."""
 
     filters: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
     txt_prefix: str | None = None
     regex: list[str] = field(default_factory=list)
+    #: ``--source`` values; None when unknown.
+    sources: list[str] | None = None
+    provider: str | None = None
+    #: The Secret holding the provider's token, as ``name (key k)``; None when not found.
+    token: str | None = None
+    #: external-dns (major, minor), from the image tag or the chart version; None when unknown.
+    version: tuple[int, int] | None = None
+    #: Whether this run changed the zones it filters.
+    changed: bool = False
+
+
+#: The chart's default `sources` (charts/external-dns/values.yaml).
+CHART_SOURCES = ["service", "ingress"]
+#: The environment variables external-dns's Cloudflare provider reads its credentials from.
+CLOUDFLARE_ENV = ("CF_API_TOKEN", "CF_API_KEY")
+#: The release that made `--regex-domain-exclusion` alone switch to regex mode (commit 3dd5dd6,
+#: "introduce functional options pattern", endpoint/domain_filter.go WithRegexDomainExclude).
+EXCLUSION_SWITCHES_FROM = (0, 21)
 
 
 def reconcile(ctx: Context) -> None:
@@ -84,6 +108,7 @@ def reconcile(ctx: Context) -> None:
         if effective is not None:
             _warn_regex(ctx, item, effective)
             _warn_txt_prefix(ctx, item, effective, [d for d in ordered if d.name.text in zones])
+            _warn_token(ctx, item, effective)
     if all(e is not None for e in outcome):
         _warn_unfiltered(ctx, ordered, [e for e in outcome if e is not None])
 
@@ -133,11 +158,21 @@ def _apply_values(values: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     return changed
 
 
-def effective_of_values(values: dict[str, Any]) -> Effective:
+def effective_of_values(values: dict[str, Any], chart_version: str | None = None) -> Effective:
+    sources = values.get("sources")
+    provider = values.get("provider")
+    if isinstance(provider, dict):
+        provider = provider.get("name")
+    image = values.get("image")
+    tag = image.get("tag") if isinstance(image, dict) else None
     out = Effective(
         filters=[str(v) for v in values.get("domainFilters") or []],
         excludes=[str(v) for v in values.get("excludeDomains") or []],
         txt_prefix=str(values["txtPrefix"]) if values.get("txtPrefix") else None,
+        sources=[str(v) for v in sources] if isinstance(sources, list) else list(CHART_SOURCES),
+        provider=provider if isinstance(provider, str) else None,
+        token=_token(values.get("env")),
+        version=_version(tag, "") or _version(chart_version, "chart"),
     )
     extra = values.get("extraArgs")
     if isinstance(extra, list):
@@ -174,10 +209,19 @@ def _patch_helmrelease(
     if not isinstance(values, dict):
         _not_a_mapping(ctx, item, "spec.values")
         return None
-    changed = _apply_values(values, wanted)
+    target = locate(
+        ctx, item, values, values_path=spec.values_path, key="domainFilters", where=where, field="spec.values"
+    )
+    if target is None:
+        return None
+    chart = chart_of(ctx, item)
+    warn_unless_upstream(ctx, item, chart, UPSTREAM, values_path=spec.values_path, where=where)
+    changed = _apply_values(target, wanted)
     if changed:
-        ctx.replace(item, new, _why("spec.values", changed))
-    return effective_of_values(values)
+        ctx.replace(item, new, _why(_joined("spec.values", spec.values_path), changed))
+    out = effective_of_values(target, _chart_version(ctx, item))
+    out.changed = "domainFilters" in changed
+    return out
 
 
 def _patch_application(
@@ -199,29 +243,44 @@ def _patch_application(
         _not_a_mapping(ctx, item, f"{path}.helm")
         return None
     text = helm.get("values")
+    chart = chart_of(ctx, item, source)
     if "valuesObject" in helm or not isinstance(text, str):
         if helm.get("valuesObject") is None:
             helm["valuesObject"] = {}
         values = helm["valuesObject"]
+        field_path = f"{path}.helm.valuesObject"
         if not isinstance(values, dict):
-            _not_a_mapping(ctx, item, f"{path}.helm.valuesObject")
+            _not_a_mapping(ctx, item, field_path)
             return None
-        changed = _apply_values(values, wanted)
-        values_path = f"{path}.helm.valuesObject"
+        target = locate(
+            ctx, item, values, values_path=spec.values_path, key="domainFilters", where=where, field=field_path
+        )
+        if target is None:
+            return None
+        changed = _apply_values(target, wanted)
     else:
         # Argo CD renders a `values` string as given, so the edit keeps its comments too.
-        parsed = load(text, f"{path}.helm.values") if text.strip() else {}
+        field_path = f"{path}.helm.values"
+        parsed = load(text, field_path) if text.strip() else {}
         if not isinstance(parsed, dict):
-            _not_a_mapping(ctx, item, f"{path}.helm.values")
+            _not_a_mapping(ctx, item, field_path)
             return None
         values = copy.deepcopy(parsed)
-        changed = _apply_values(values, wanted)
+        target = locate(
+            ctx, item, values, values_path=spec.values_path, key="domainFilters", where=where, field=field_path
+        )
+        if target is None:
+            return None
+        changed = _apply_values(target, wanted)
         if changed:
-            helm["values"] = update_text(text, values, f"{path}.helm.values") if text.strip() else dump(values)
-        values_path = f"{path}.helm.values"
+            helm["values"] = update_text(text, values, field_path) if text.strip() else dump(values)
+    warn_unless_upstream(ctx, item, chart, UPSTREAM, values_path=spec.values_path, where=where)
     if changed:
-        ctx.replace(item, new, _why(values_path, changed))
-    return effective_of_values(values)
+        ctx.replace(item, new, _why(_joined(field_path, spec.values_path), changed))
+    revision = source.get("targetRevision") if source.get("chart") else None
+    out = effective_of_values(target, revision if isinstance(revision, str) else None)
+    out.changed = "domainFilters" in changed
+    return out
 
 
 def _helm_source(ctx: Context, item: Item, body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -315,7 +374,12 @@ def _patch_deployment(
         container[key] = updated
         path = f"spec.template.spec.containers[{index}].{key}"
         ctx.replace(item, new, "set " + ", ".join(f"`{flag}`" for flag in changed) + f" in `{path}`")
-    return effective_of_args(updated)
+    out = effective_of_args(updated)
+    out.changed = "--domain-filter" in changed
+    out.token = _token(container.get("env"))
+    image = container.get("image")
+    out.version = _version(image.rpartition(":")[2], "") if isinstance(image, str) and ":" in image else None
+    return out
 
 
 def containers_of(data: dict[str, Any]) -> list[Any] | None:
@@ -384,12 +448,60 @@ def apply_args(args: list[str], wanted: dict[str, Any]) -> tuple[list[str], list
 
 def effective_of_args(args: Sequence[str]) -> Effective:
     prefix, _ = flag_values(args, "--txt-prefix")
+    provider, _ = flag_values(args, "--provider")
     return Effective(
         filters=flag_values(args, "--domain-filter")[0],
         excludes=flag_values(args, "--exclude-domains")[0],
         txt_prefix=prefix[-1] if prefix and prefix[-1] else None,
         regex=[flag for flag in REGEX_FLAGS if any(_is_flag(a, flag) for a in args)],
+        sources=flag_values(args, "--source")[0],
+        provider=provider[-1] if provider else None,
     )
+
+
+# --- what the installation runs --------------------------------------------------------
+
+
+def _joined(field_path: str, values_path: str | None) -> str:
+    return f"{field_path}.{values_path}" if values_path else field_path
+
+
+def _token(env: Any) -> str | None:
+    """The Secret a Cloudflare credential variable comes from, as ``name (key k)``."""
+    for entry in env if isinstance(env, list) else []:
+        if not isinstance(entry, dict) or entry.get("name") not in CLOUDFLARE_ENV:
+            continue
+        value_from = entry.get("valueFrom")
+        ref = value_from.get("secretKeyRef") if isinstance(value_from, dict) else None
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+            return f"{ref['name']} (key {ref.get('key')!s})"
+    return None
+
+
+def _version(text: Any, kind: str) -> tuple[int, int] | None:
+    """external-dns's (major, minor) from an image tag ``v0.21.0``, or from the chart version ``1.21.1``
+    (chart 1.N ships external-dns 0.N: charts/external-dns/Chart.yaml ``appVersion``)."""
+    match = re.match(r"v?(\d+)\.(\d+)", str(text)) if text is not None else None
+    if match is None:
+        return None
+    major, minor = int(match.group(1)), int(match.group(2))
+    if kind == "chart":
+        return (0, minor) if major == 1 else None
+    return major, minor
+
+
+def _chart_version(ctx: Context, item: Item) -> str | None:
+    """A HelmRelease's chart version: ``spec.chart.spec.version``, or the tag of its OCIRepository."""
+    version = dig(item.data, "spec", "chart", "spec", "version")
+    if version is not None:
+        return str(version)
+    ref = dig(item.data, "spec", "chartRef")
+    if isinstance(ref, dict) and ref.get("kind") == "OCIRepository" and isinstance(ref.get("name"), str):
+        namespace = ref.get("namespace")
+        found = ctx.find("OCIRepository", ref["name"], namespace if isinstance(namespace, str) else None)
+        tag = dig(found[0].data, "spec", "ref", "tag") if len(found) == 1 else None
+        return str(tag) if tag is not None else None
+    return None
 
 
 PATCHERS: dict[str, Callable[[Context, Item, ExternalDNSSpec, dict[str, Any], str], Effective | None]] = {
@@ -403,13 +515,34 @@ PATCHERS: dict[str, Callable[[Context, Item, ExternalDNSSpec, dict[str, Any], st
 
 
 def _warn_regex(ctx: Context, item: Item, effective: Effective) -> None:
+    """A regex flag makes external-dns ignore the filters krmfn writes (endpoint/domain_filter.go).
+
+    ``--regex-domain-filter`` always does. ``--regex-domain-exclusion`` alone does from v0.21.0
+    (before, it was dropped unless ``--regex-domain-filter`` was set), so it is warned about
+    unless the installation is known to run an older release.
+    """
     ref = ref_of(item)
-    for flag in effective.regex:
+    zones = ", ".join(effective.filters) or "none"
+    if "regex-domain-filter" in effective.regex:
         ctx.report(
             r.warning(
-                f"{ref.describe()} sets `--{flag}`, which makes external-dns ignore `--domain-filter` and "
-                f"`--exclude-domains` entirely, so the zones krmfn lists ({', '.join(effective.filters) or 'none'}) "
-                "have no effect; remove it, or make sure its regex lets every zone through",
+                f"{ref.describe()} sets `--regex-domain-filter`, which makes external-dns ignore `--domain-filter` and "
+                f"`--exclude-domains` entirely, so the zones krmfn lists ({zones}) have no effect; remove it, or make "
+                "sure its regex lets every zone through",
+                resource=ref,
+                file=item.path,
+            )
+        )
+    elif "regex-domain-exclusion" in effective.regex and (
+        effective.version is None or effective.version >= EXCLUSION_SWITCHES_FROM
+    ):
+        ctx.report(
+            r.warning(
+                f"{ref.describe()} sets `--regex-domain-exclusion` without `--regex-domain-filter`: from external-dns "
+                "v0.21.0 that alone switches to regex mode, which ignores `--domain-filter` and `--exclude-domains`, "
+                f"so the zones krmfn lists ({zones}) have no effect and every name the exclusion does not match is "
+                "managed; write the exclusion as `excludeDomains`, or add a `--regex-domain-filter` that lets every "
+                "zone through",
                 resource=ref,
                 file=item.path,
             )
@@ -420,17 +553,39 @@ def _warn_txt_prefix(ctx: Context, item: Item, effective: Effective, domains: Se
     prefix = effective.txt_prefix
     if prefix is None or ("%{record_type}" in prefix and prefix.endswith(".")):
         return
-    apexes = managed_apexes(ctx, domains)
+    apexes = published_apexes(ctx, domains, effective.sources)
     if not apexes:
         return
     ref = ref_of(item)
+    names = ", ".join(f"{apex} ({source})" for apex, source in apexes.items())
+    first = next(iter(apexes))
     ctx.report(
         r.warning(
             f"{ref.describe()}: `txtPrefix` {prefix!r} must contain `%{{record_type}}` and end with a dot when an apex "
-            f"record is managed ({', '.join(apexes)}): the apex's ownership TXT record would be "
-            f"{txt_name(prefix, apexes[0])!r}, outside the zone, and is silently dropped; use e.g. "
+            f"record is published ({names}): the apex's ownership TXT record would be "
+            f"{txt_name(prefix, first)!r}, outside the zone, and is silently dropped; use e.g. "
             "'k8s-%{record_type}.' (external-dns docs/registry/txt.md; changing the prefix orphans existing "
             "TXT records)",
+            resource=ref,
+            file=item.path,
+        )
+    )
+
+
+def _warn_token(ctx: Context, item: Item, effective: Effective) -> None:
+    """The cluster-template scopes external-dns's Cloudflare token to one zone, as cert-manager's.
+
+    Said when the zones change, the moment the token must be widened.
+    """
+    if effective.provider != "cloudflare" or not effective.changed or len(effective.filters) < 2:
+        return
+    ref = ref_of(item)
+    secret = f"in Secret {effective.token}" if effective.token else "it uses"
+    ctx.report(
+        r.warning(
+            f"{ref.describe()}: the Cloudflare API token {secret} must be allowed to edit DNS in every zone this "
+            f"installation now filters ({', '.join(effective.filters)}); a token scoped to one zone, as "
+            "cluster-template creates it, cannot see the others",
             resource=ref,
             file=item.path,
         )
@@ -447,22 +602,47 @@ def txt_name(prefix: str, name: str, record_type: str = "cname") -> str:
     return f"{label}.{rest}" if rest else label
 
 
-def managed_apexes(ctx: Context, domains: Sequence[Domain]) -> list[str]:
-    """Zones whose apex gets a record: tunnel domains (an apex rule) and apexes named by routes or DNSEndpoints."""
-    named: set[str] = set()
-    for item in ctx.of_kind(["HTTPRoute", "GRPCRoute"], group=ROUTE_GROUP):
-        if any(item.mentions(d.name.text) for d in domains):
-            spec = item.data.get("spec")
-            hostnames = spec.get("hostnames") if isinstance(spec, dict) else None
-            named.update(str(h) for h in hostnames or [] if isinstance(hostnames, list))
-    endpoints = [i.data for i in ctx.of_kind(["DNSEndpoint"]) if any(i.mentions(d.name.text) for d in domains)]
-    endpoints += [g.data for g in ctx.generated if g.data.get("kind") == "DNSEndpoint"]
-    for data in endpoints:
-        spec = data.get("spec")
-        for endpoint in (spec.get("endpoints") if isinstance(spec, dict) else None) or []:
-            if isinstance(endpoint, dict):
-                named.add(str(endpoint.get("dnsName", "")).rstrip("."))
-    return [d.name.text for d in domains if d.tunnel or d.name.text in named]
+def published_apexes(ctx: Context, domains: Sequence[Domain], sources: Sequence[str] | None) -> dict[str, str]:
+    """Each zone apex a record is published for, with what publishes it, as far as *sources* read it.
+
+    Routes (``gateway-httproute``, ``gateway-grpcroute``), Ingresses (``ingress``) and DNSEndpoints
+    (``crd``: those in the input and those krmfn generates) name hostnames; a tunnel's apex rule
+    publishes nothing by itself.
+    """
+    wanted = set(sources) if sources is not None else set(CHART_SOURCES)
+    apexes = {d.name.text for d in domains}
+    found: dict[str, str] = {}
+
+    def seen(name: Any, source: str) -> None:
+        host = str(name).rstrip(".")
+        if host in apexes:
+            found.setdefault(host, source)
+
+    for kind, source in (("HTTPRoute", "gateway-httproute"), ("GRPCRoute", "gateway-grpcroute")):
+        if source not in wanted:
+            continue
+        for item in ctx.of_kind([kind], group=ROUTE_GROUP):
+            if any(item.mentions(a) for a in apexes):
+                spec = item.data.get("spec")
+                hostnames = spec.get("hostnames") if isinstance(spec, dict) else None
+                for host in hostnames if isinstance(hostnames, list) else []:
+                    seen(host, f"{kind} {item.header.name}")
+    if "ingress" in wanted:
+        for item in ctx.of_kind(["Ingress"], group="networking.k8s.io"):
+            if any(item.mentions(a) for a in apexes):
+                spec = item.data.get("spec")
+                for rule in (spec.get("rules") if isinstance(spec, dict) else None) or []:
+                    if isinstance(rule, dict):
+                        seen(rule.get("host"), f"Ingress {item.header.name}")
+    if "crd" in wanted:
+        endpoints = [i.data for i in ctx.of_kind(["DNSEndpoint"]) if any(i.mentions(a) for a in apexes)]
+        endpoints += [g.data for g in ctx.generated if g.data.get("kind") == "DNSEndpoint"]
+        for data in endpoints:
+            spec = data.get("spec")
+            for endpoint in (spec.get("endpoints") if isinstance(spec, dict) else None) or []:
+                if isinstance(endpoint, dict):
+                    seen(endpoint.get("dnsName", ""), f"DNSEndpoint {data.get('metadata', {}).get('name')}")
+    return found
 
 
 def lets_through(effective: Effective, zone: str) -> bool:

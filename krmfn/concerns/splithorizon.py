@@ -12,11 +12,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from krmfn.concerns.chartvalues import chart_of, locate, warn_unless_upstream
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 
 GROUP = "helm.toolkit.fluxcd.io"
 FIELD = "spec.splitHorizon"
+#: The k8s_gateway chart's names (ori-edge/k8s_gateway and its k8s-gateway/k8s_gateway fork).
+UPSTREAM = ("k8s-gateway", "k8s_gateway")
 
 
 def zones_of(values: dict[str, Any]) -> list[str]:
@@ -53,19 +56,25 @@ def reconcile(ctx: Context) -> None:
         return
     if body.get("values") is None:
         body["values"] = {}
-    values = body["values"]
+    values = locate(
+        ctx, item, body["values"], values_path=spec.values_path, key="domain", where=FIELD, field="spec.values"
+    )
+    if values is None:
+        return
+    warn_unless_upstream(ctx, item, chart_of(ctx, item), UPSTREAM, values_path=spec.values_path, where=FIELD)
+    field = f"spec.values.{spec.values_path}" if spec.values_path else "spec.values"
     if zones_of(values) != zones:
         values["domain"] = " ".join(zones)
-        ctx.replace(item, new, f"set `spec.values.domain` to {values['domain']!r}")
+        ctx.replace(item, new, f"set `{field}.domain` to {values['domain']!r}")
     challenge = values.get("dnsChallenge")
     if len(zones) > 1 and isinstance(challenge, dict) and challenge.get("enabled") is True:
         ctx.report(
             r.warning(
-                f"{ref.describe()}: `spec.values.dnsChallenge.enabled` must be false with more than one zone: "
+                f"{ref.describe()}: `{field}.dnsChallenge.enabled` must be false with more than one zone: "
                 f"the chart builds its `_acme-challenge` regex from the whole `domain` value ({values['domain']!r}), "
                 "which then contains a space and never matches",
                 resource=ref,
-                field="spec.values.dnsChallenge.enabled",
+                field=f"{field}.dnsChallenge.enabled",
                 file=item.path,
             )
         )

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from krmfn.api.config import Config, Domain, GatewaySpec, TunnelSpec
 from krmfn.api.names import DomainName, expand_template, parse_domain
 from krmfn.concerns.certificates import dns_names
+from krmfn.concerns.chartvalues import chart_of, dig, nested_right, path_of, warn_unless_upstream
 from krmfn.concerns.tunnelrules import ManagedDomain, hostname, nested_first, plan, stay_in_place
 from krmfn.context import Context, ref_of
 from krmfn.errors import InputError
@@ -31,6 +32,8 @@ from krmfn.krm.yamledit import same, update_text
 from krmfn.krm.yamltext import load
 
 HELM_GROUP = "helm.toolkit.fluxcd.io"
+#: The chart whose `configMaps` values hold cloudflared's config (bjw-s app-template).
+UPSTREAM = ("app-template",)
 #: The origin server name when the tunnel's gateway has no DNS target: the template's.
 DEFAULT_TARGET = "external.{domain}"
 
@@ -38,7 +41,7 @@ DEFAULT_TARGET = "external.{domain}"
 def config_path(spec: TunnelSpec) -> list[str]:
     """Where cloudflared's ``config.yaml`` string is inside the resource."""
     if spec.kind == "HelmRelease":
-        return ["spec", "values", "configMaps", spec.config_map, "data", spec.key]
+        return ["spec", "values", *path_of(spec.values_path), "configMaps", spec.config_map, "data", spec.key]
     return ["data", spec.key]
 
 
@@ -205,6 +208,15 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
     path = config_path(spec)
     where = field_of(path)
     ref = ref_of(item)
+    if spec.kind == "HelmRelease":
+        values = dig(item.data, "spec", "values")
+        if isinstance(values, dict) and not nested_right(
+            ctx, item, values, values_path=spec.values_path, key="configMaps", where="spec.tunnel", field="spec.values"
+        ):
+            return
+        warn_unless_upstream(
+            ctx, item, chart_of(ctx, item), UPSTREAM, values_path=spec.values_path, where="spec.tunnel"
+        )
     node: Any = item.data
     for part in path:
         node = node.get(part) if isinstance(node, dict) else None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import expand_yaml, messages
 from crdschema import assert_manifests_valid
-from manifests import CERTIFICATES, EDGE_BLOCK, EXTERNAL_DNS, httproute, multidomain
+from manifests import CERTIFICATES, CLOUDFLARE_TUNNEL, EDGE_BLOCK, EXTERNAL_DNS, httproute, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.concerns.externaldns import Effective, apply_args, flag_values, lets_through, txt_name
@@ -115,7 +115,11 @@ def test_helmrelease_gets_every_zone_and_keeps_everything_else() -> None:
     expected = HELMRELEASE.removeprefix("---\n").replace('["${SECRET_DOMAIN}"]', '["${SECRET_DOMAIN}", "example.org"]')
     assert text == expected
     assert "patched HelmRelease network/cloudflare-dns: set `spec.values.domainFilters`" in messages(exp, "info")
-    assert messages(exp, "warning") == []
+    assert messages(exp, "warning") == [
+        "HelmRelease network/cloudflare-dns: the Cloudflare API token it uses must be allowed to edit DNS in every "
+        "zone this installation now filters (${SECRET_DOMAIN}, example.org); a token scoped to one zone, as "
+        "cluster-template creates it, cannot see the others"
+    ]
     assert messages(exp, "error") == []
     assert_manifests_valid(stream(exp), substitutions=SUBST, allow_unknown_kinds=False)
 
@@ -177,10 +181,37 @@ def test_regex_filters_in_extra_args_are_warned_about(extra: str) -> None:
         "extraArgs:\n      - --cloudflare-proxied\n      - --gateway-name=envoy-external\n", extra + "\n"
     )
     exp = expand_yaml(config(HR), hr)
-    flag = "regex-domain-filter" if "filter" in extra else "regex-domain-exclusion"
-    [warning] = messages(exp, "warning")
-    assert warning.startswith(f"HelmRelease network/cloudflare-dns sets `--{flag}`, which makes external-dns ignore")
+    [warning] = [m for m in messages(exp, "warning") if "regex" in m]
+    if "filter" in extra:
+        assert warning.startswith("HelmRelease network/cloudflare-dns sets `--regex-domain-filter`, which makes")
+    else:
+        assert warning.startswith(
+            "HelmRelease network/cloudflare-dns sets `--regex-domain-exclusion` without `--regex-domain-filter`: "
+            "from external-dns v0.21.0 that alone switches to regex mode"
+        )
     assert "(${SECRET_DOMAIN}, example.org)" in warning
+
+
+@pytest.mark.parametrize(
+    ("chart", "image", "warned"),
+    [
+        ("  chart:\n    spec: {chart: external-dns, version: 1.20.0}\n", "", False),
+        ("  chart:\n    spec: {chart: external-dns, version: 1.21.1}\n", "", True),
+        ("  chartRef: {kind: OCIRepository, name: cloudflare-dns}\n", "", True),
+        ("", "    image: {tag: v0.20.0}\n", False),
+    ],
+)
+def test_the_exclusion_alone_switches_to_regex_mode_from_v0_21(chart: str, image: str, warned: bool) -> None:
+    """external-dns@v0.21.0 endpoint/domain_filter.go: WithRegexDomainExclude sets isRegexFilter; v0.20.0's
+    createDomainFilter read the exclusion only beside a regex filter."""
+    hr = HELMRELEASE.replace("      - --gateway-name=envoy-external\n", "      - --regex-domain-exclusion=^int\n")
+    hr = hr.replace("  chartRef:\n    kind: OCIRepository\n    name: cloudflare-dns\n", chart)
+    hr = hr.replace("    provider: cloudflare\n", image + "    provider: cloudflare\n")
+    oci = "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: cloudflare-dns\n"
+    oci += "  namespace: network\nspec:\n  ref: {tag: 1.21.1}\n  url: oci://ghcr.io/home-operations/charts-mirror/external-dns\n"
+    exp = expand_yaml(config(HR), hr + oci)
+    assert messages(exp, "error") == []
+    assert any("`--regex-domain-exclusion` without" in m for m in messages(exp, "warning")) is warned
 
 
 # --- txtPrefix and apex records ----------------------------------------------------------
@@ -193,7 +224,7 @@ def test_txt_prefix_without_record_type_warns_when_an_apex_is_routed() -> None:
     exp = expand_yaml(config(HR), HELMRELEASE + "---\n" + route)
     [warning] = [m for m in messages(exp, "warning") if "txtPrefix" in m]
     assert "`txtPrefix` 'k8s.' must contain `%{record_type}` and end with a dot" in warning
-    assert "(example.org)" in warning
+    assert "(example.org (HTTPRoute web))" in warning
     assert "'k8s.cname-example.org'" in warning
 
 
@@ -220,7 +251,36 @@ def test_no_apex_record_no_txt_prefix_warning() -> None:
     route = httproute("web", "[www.example.org]", parents=None, namespace=None)
     other = route.replace("web", "other").replace("www.example.org", "example.net")
     exp = expand_yaml(config(HR), HELMRELEASE + "---\n" + route + "---\n" + other)
-    assert messages(exp, "warning") == []
+    assert [m for m in messages(exp, "warning") if "txtPrefix" in m] == []
+
+
+def test_a_tunnel_apex_rule_publishes_no_record() -> None:
+    """cluster-template: the tunnel has an apex rule, but no route, Ingress or DNSEndpoint names the apex."""
+    tunnel_config = config(HR) + TUNNEL
+    exp = expand_yaml(tunnel_config, HELMRELEASE + "---\n" + CLOUDFLARE_TUNNEL)
+    assert [m for m in messages(exp, "warning") if "txtPrefix" in m] == []
+
+
+def test_an_apex_only_a_source_not_read_names_is_not_published() -> None:
+    route = httproute("web", "[example.org]")
+    hr = HELMRELEASE.replace('sources: ["crd", "gateway-httproute"]', 'sources: ["crd"]')
+    exp = expand_yaml(config(HR), hr + "---\n" + route)
+    assert [m for m in messages(exp, "warning") if "txtPrefix" in m] == []
+
+
+def test_the_cloudflare_token_is_named_when_the_zones_change() -> None:
+    hr = HELMRELEASE.replace(
+        "    provider: cloudflare\n",
+        "    provider: cloudflare\n    env:\n      - name: CF_API_TOKEN\n        valueFrom:\n"
+        "          secretKeyRef: {name: cloudflare-dns-secret, key: api-token}\n",
+    )
+    exp = expand_yaml(config(HR), hr)
+    assert any(
+        "the Cloudflare API token in Secret cloudflare-dns-secret (key api-token) must be allowed" in m
+        for m in messages(exp, "warning")
+    )
+    again = expand_yaml(config(HR), stream(exp))
+    assert not any("Cloudflare API token" in m for m in messages(again, "warning")), "said once, when it matters"
 
 
 @pytest.mark.parametrize(
@@ -532,3 +592,83 @@ def test_bad_installation_settings_are_config_errors() -> None:
     assert "spec.externalDNS[0].domains:" in text
     assert "spec.externalDNS[0].policy:" in text
     assert "spec.externalDNS[0].txtOwnerId:" in text
+
+
+# --- wrapper charts: valuesPath ------------------------------------------------------------
+
+WRAPPER_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: external-dns
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/platform.git
+    path: charts/external-dns
+    targetRevision: main
+    helm:
+      valuesObject:
+        namespace: external-dns
+        external-dns:
+          provider: {name: google}
+          domainFilters: [example.com] # the subchart reads only these
+  destination: {server: https://kubernetes.default.svc, namespace: external-dns}
+"""
+
+
+def test_a_wrapper_charts_nested_filters_need_a_values_path() -> None:
+    exp = expand_yaml(config(APP), WRAPPER_APP)
+    assert messages(exp, "error") == [
+        "Application argocd/external-dns holds `domainFilters` under `spec.source.helm.valuesObject.external-dns`, "
+        "not at the top of its values: a wrapper chart passes it to its subchart 'external-dns'; set "
+        "`spec.externalDNS[0].valuesPath: external-dns` so that krmfn edits it there"
+    ]
+    assert "domainFilters: [example.com] # the subchart" in text_of(exp, "Application")
+
+
+def test_with_a_values_path_the_subchart_values_are_edited_in_place() -> None:
+    install = "    - {kind: Application, name: external-dns, namespace: argocd, valuesPath: external-dns}\n"
+    exp = expand_yaml(config(install), WRAPPER_APP)
+    assert messages(exp, "error") == []
+    text = text_of(exp, "Application")
+    assert text == WRAPPER_APP.replace(
+        "domainFilters: [example.com] # the subchart", "domainFilters: [example.com, example.org] # the subchart"
+    ).replace("[example.com, example.org]", '["${SECRET_DOMAIN}", example.org]')
+    values = of_kind(exp, "Application")[0]["spec"]["source"]["helm"]["valuesObject"]
+    assert "domainFilters" not in values, "nothing at the top, where no chart reads it"
+
+
+def test_a_chart_from_the_repository_without_a_values_path_is_warned_about() -> None:
+    plain = WRAPPER_APP.replace(
+        "        external-dns:\n          provider: {name: google}\n          domainFilters: [example.com] # the subchart reads only these\n",
+        "",
+    )
+    exp = expand_yaml(config(APP), plain)
+    [warning] = [m for m in messages(exp, "warning") if "valuesPath" in m]
+    assert warning.startswith(
+        "Application argocd/external-dns installs a chart from the repository 'external-dns', not the upstream "
+        "external-dns chart, and `spec.externalDNS[0].valuesPath` is not set"
+    )
+    assert not any("valuesPath" in m for m in messages(expand_yaml(config(APP), APPLICATION), "warning"))
+
+
+def test_a_helmrelease_of_the_upstream_chart_through_an_oci_mirror_is_upstream() -> None:
+    oci = "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: cloudflare-dns\n"
+    oci += "  namespace: network\nspec:\n  url: oci://ghcr.io/home-operations/charts-mirror/external-dns\n"
+    exp = expand_yaml(config(HR), HELMRELEASE + oci)
+    assert not any("valuesPath" in m for m in messages(exp))
+    other = oci.replace("charts-mirror/external-dns", "charts/edge-dns")
+    assert any(
+        "installs the chart 'edge-dns'" in m for m in messages(expand_yaml(config(HR), HELMRELEASE + other), "warning")
+    )
+
+
+def test_a_values_path_through_a_scalar_is_an_error() -> None:
+    install = "    - {kind: HelmRelease, name: cloudflare-dns, namespace: network, valuesPath: provider.x}\n"
+    exp = expand_yaml(config(install), HELMRELEASE)
+    assert messages(exp, "error") == [
+        "HelmRelease network/cloudflare-dns: `spec.values.provider` must be a mapping to hold the chart's values "
+        "(`spec.externalDNS[0].valuesPath` is 'provider.x')"
+    ]

@@ -111,3 +111,34 @@ def test_without_split_horizon_config_nothing_is_read() -> None:
     exp = expand_yaml(cfg, TEMPLATE_HR)
     assert text_of(exp) == TEMPLATE_HR.removeprefix("---\n")
     assert messages(exp, "error") == []
+
+
+def test_a_wrapper_chart_gets_the_domain_under_its_values_path() -> None:
+    wrapper = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: k8s-gateway
+  namespace: network
+spec:
+  chart:
+    spec:
+      chart: ./charts/dns
+      sourceRef: {kind: GitRepository, name: flux-system}
+  values:
+    k8s-gateway:
+      domain: example.com # the zone it answers for
+"""
+    config = multidomain(
+        "  domains:\n    - name: example.com\n    - name: example.org\n",
+        "  splitHorizon: {kind: HelmRelease, name: k8s-gateway, namespace: network}\n",
+    )
+    assert "set `spec.splitHorizon.valuesPath: k8s-gateway`" in messages(expand_yaml(config, wrapper), "error")[0]
+    exp = expand_yaml(config.replace("namespace: network}", "namespace: network, valuesPath: k8s-gateway}"), wrapper)
+    assert messages(exp, "error") == []
+    assert exp.items[0].text == wrapper.replace("domain: example.com #", "domain: example.com example.org #")
+    plain = wrapper.replace("    k8s-gateway:\n      domain", "    domain")
+    warnings = messages(expand_yaml(config, plain), "warning")
+    assert any(
+        "installs a chart from the repository 'dns', not the upstream k8s-gateway or k8s_gateway" in w for w in warnings
+    )

@@ -565,3 +565,31 @@ def test_yaml_anchors_elsewhere_in_the_helmrelease_are_kept() -> None:
     )
     out = text_of(expand_yaml(config(), hr), "HelmRelease")
     assert out == hr.removeprefix("---\n").replace("            ingress:\n", "            ingress:\n" + APEX_RULE)
+
+
+def test_a_wrapper_chart_holds_the_config_under_its_values_path() -> None:
+    wrapped = TEMPLATE_HR.replace("  values:\n    configMaps:\n", "  values:\n    tunnel:\n      configMaps:\n")
+    wrapped = wrapped.replace("\n      config:", "\n        config:").replace("\n        data:", "\n          data:")
+    wrapped = wrapped.replace("\n          config.yaml: |-", "\n            config.yaml: |-").replace(
+        "\n            ", "\n              "
+    )
+    errors = messages(expand_yaml(config(), wrapped), "error")
+    assert errors == [
+        "HelmRelease network/cloudflare-tunnel holds `configMaps` under `spec.values.tunnel`, not at the top of its "
+        "values: a wrapper chart passes it to its subchart 'tunnel'; set `spec.tunnel.valuesPath: tunnel` so that "
+        "krmfn edits it there"
+    ]
+    tunnel = "  tunnel:\n    kind: HelmRelease\n    name: cloudflare-tunnel\n    namespace: network\n"
+    tunnel += f"    service: {SVC}\n    originRequest: {{http2Origin: true}}\n    valuesPath: tunnel\n"
+    exp = expand_yaml(config(tunnel=tunnel), wrapped)
+    assert messages(exp, "error") == []
+    rules = load(
+        load(text_of(exp, "HelmRelease"))["spec"]["values"]["tunnel"]["configMaps"]["config"]["data"]["config.yaml"]
+    )
+    assert [r.get("hostname") for r in rules["ingress"]] == ["${SECRET_DOMAIN}", "*.${SECRET_DOMAIN}", None]
+
+
+def test_a_values_path_needs_a_helmrelease() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(load(config(tunnel=CM_TUNNEL + "    valuesPath: tunnel\n")))
+    assert [p.message for p in info.value.problems] == ["must not be set for a ConfigMap (no chart)"]

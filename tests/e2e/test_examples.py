@@ -34,6 +34,8 @@ def skip_unless_expected(example: Path) -> None:
     code that handles it. Until then it is skipped, visibly, never passed."""
     if not (example / "expected").is_dir() and not (example / "expected.yaml").exists() and not UPDATE:
         pytest.skip(f"examples/{example.name} has no expected output yet")
+
+
 KUSTOMIZE_EXAMPLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "kustomize").is_dir())
 
 

@@ -1,0 +1,160 @@
+"""Where a chart reads its values inside a release: at the top, or under a wrapper chart's subchart key.
+
+Real repositories often install a *wrapper* chart, a local chart that lists the upstream one
+as a dependency (Thakurvaibhav/k8s ``charts/external-dns``). Helm hands the subchart only the
+values under its name, so ``domainFilters`` written at the top of the release's values is read
+by nobody. ``valuesPath`` (dot-separated keys, e.g. ``external-dns``) names where the chart's
+values are; without it, a nested ``domainFilters`` (or the key each concern edits) is an
+error that names the path to set, and a chart that is not the upstream one gets a warning.
+
+The chart is found as Flux and Argo CD find it: a HelmRelease's ``spec.chart.spec.chart``
+(from a Git or bucket source: a local chart), or ``spec.chartRef`` to an OCIRepository (the
+last segment of its URL) or HelmChart in the input; an Application's ``source.chart``, or
+``source.path`` (a chart in a Git repository: local).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from krmfn.context import Context, ref_of
+from krmfn.krm import results as r
+from krmfn.krm.item import Item
+
+_LOCAL_SOURCES = ("GitRepository", "Bucket")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The chart a release installs, as far as the input tells: its name, and whether it is local."""
+
+    name: str | None
+    local: bool = False
+
+    def describe(self) -> str:
+        where = "a chart from the repository" if self.local else "the chart"
+        return f"{where} {self.name!r}" if self.name else "a chart not in the input"
+
+
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]…``, or None where a step is missing or not a mapping."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def path_of(values_path: str | None) -> list[str]:
+    return [part for part in (values_path or "").split(".") if part]
+
+
+def chart_of(ctx: Context, item: Item, source: dict[str, Any] | None = None) -> Chart:
+    """The chart of a HelmRelease, or of an Application's *source*."""
+    if source is not None:
+        if isinstance(source.get("chart"), str):
+            return Chart(source["chart"])
+        path = source.get("path")
+        return Chart(str(path).rstrip("/").rpartition("/")[2], local=True) if isinstance(path, str) else Chart(None)
+    chart = dig(item.data, "spec", "chart", "spec")
+    if isinstance(chart, dict) and isinstance(chart.get("chart"), str):
+        kind = dig(chart, "sourceRef", "kind")
+        return Chart(chart["chart"].rstrip("/").rpartition("/")[2], local=kind in _LOCAL_SOURCES)
+    ref = dig(item.data, "spec", "chartRef")
+    if isinstance(ref, dict) and ref.get("kind") in ("OCIRepository", "HelmChart") and isinstance(ref.get("name"), str):
+        namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else None
+        found = ctx.find(ref["kind"], ref["name"], namespace or _single(ctx, item))
+        body = found[0].data.get("spec") if len(found) == 1 else None
+        if isinstance(body, dict) and isinstance(body.get("url"), str):
+            return Chart(body["url"].rstrip("/").rpartition("/")[2])
+        if isinstance(body, dict) and isinstance(body.get("chart"), str):
+            kind = dig(body, "sourceRef", "kind")
+            return Chart(body["chart"].rstrip("/").rpartition("/")[2], local=kind in _LOCAL_SOURCES)
+    return Chart(None)
+
+
+def _single(ctx: Context, item: Item) -> str | None:
+    lands = ctx.namespaces(item)
+    return next(iter(lands)) if lands is not None and len(lands) == 1 else None
+
+
+def locate(
+    ctx: Context,
+    item: Item,
+    values: dict[str, Any],
+    *,
+    values_path: str | None,
+    key: str,
+    where: str,
+    field: str,
+) -> dict[str, Any] | None:
+    """The mapping the chart reads inside *values* (created along *values_path*), or None after an error.
+
+    *key* is the value the caller edits (``domainFilters``); it tells a wrapper chart's values
+    apart when no path is set. *where* is the config field (``spec.externalDNS[0]``), *field*
+    the release field holding *values* (``spec.values``).
+    """
+    node = values
+    walked = field
+    for part in path_of(values_path):
+        walked = f"{walked}.{part}"
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            ref = ref_of(item)
+            ctx.report(
+                r.error(
+                    f"{ref.describe()}: `{walked}` must be a mapping to hold the chart's values "
+                    f"(`{where}.valuesPath` is {values_path!r})",
+                    resource=ref,
+                    field=walked,
+                    file=item.path,
+                )
+            )
+            return None
+        node = child
+    return node if nested_right(ctx, item, values, values_path=values_path, key=key, where=where, field=field) else None
+
+
+def nested_right(
+    ctx: Context, item: Item, values: dict[str, Any], *, values_path: str | None, key: str, where: str, field: str
+) -> bool:
+    """False, after an error naming the path to set, when *key* sits only under a subchart key."""
+    if values_path is not None or key in values:
+        return True
+    nested = [k for k, v in values.items() if isinstance(v, dict) and key in v]
+    if not nested:
+        return True
+    ref = ref_of(item)
+    ctx.report(
+        r.error(
+            f"{ref.describe()} holds `{key}` under `{field}.{nested[0]}`, not at the top of its values: "
+            f"a wrapper chart passes it to its subchart {nested[0]!r}; set `{where}.valuesPath: {nested[0]}` "
+            f"so that krmfn edits it there",
+            resource=ref,
+            field=f"{where}.valuesPath",
+            file=item.path,
+        )
+    )
+    return False
+
+
+def warn_unless_upstream(
+    ctx: Context, item: Item, chart: Chart, upstream: Collection[str], *, values_path: str | None, where: str
+) -> None:
+    """Values at the top suit the upstream chart only; say so when the release installs another one."""
+    if values_path is not None or chart.name is None or (chart.name in upstream and not chart.local):
+        return
+    ref = ref_of(item)
+    ctx.report(
+        r.warning(
+            f"{ref.describe()} installs {chart.describe()}, not the upstream {' or '.join(sorted(upstream))} "
+            f"chart, and `{where}.valuesPath` is not set, so krmfn writes at the top of its values; if it wraps "
+            "the upstream chart as a dependency, Helm passes that chart only the values under the dependency's "
+            "name: set `valuesPath` to it",
+            resource=ref,
+            field=f"{where}.valuesPath",
+            file=item.path,
+        )
+    )
