@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
@@ -163,15 +164,18 @@ def validate_manifests(
         args += ["--substitute", f"{key}={value}"]
     if allow_unknown_fields:
         args.append("--allow-unknown-fields")
-    completed = subprocess.run(  # noqa: S603, RUF100 - fixed script, no shell
-        args,
-        input=yaml_text,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=timeout,
-        check=False,
-    )
+    # A file, not a pipe: node's readFileSync(0) fails with EAGAIN on a large piped input.
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8") as handle:
+        handle.write(yaml_text)
+        handle.flush()
+        completed = subprocess.run(  # noqa: S603, RUF100 - fixed script, no shell
+            [*args, handle.name],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=timeout,
+            check=False,
+        )
     if completed.returncode not in _EXPECTED_EXIT_CODES:
         stderr = completed.stderr.strip()
         msg = f"validate.mjs exited with {completed.returncode}: {stderr}"
