@@ -166,7 +166,8 @@ def test_every_kpt_form_puts_the_files_in_the_same_place(tmp_path: Path, form: s
     (repo / "kubernetes" / ".krmignore").write_text("apps/default/echo/app/resources/\n")
     script = Path(__file__).resolve().parents[2] / "deploy" / ("kpt/pipe.sh" if form == "pipe" else "flux/render.sh")
     out = tmp_path / "out"
-    args = [str(script), "kubernetes", MULTIDOMAIN] + ([str(out)] if form == "pipe" else [])
+    # render.sh with no argument: the `kubernetes` tree and the one multidomain.yaml in it
+    args = [str(script), "kubernetes", MULTIDOMAIN, str(out)] if form == "pipe" else [str(script)]
     proc = subprocess.run(args, cwd=repo, capture_output=True, text=True, check=False, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr
     result = out if form == "pipe" else repo / "kubernetes"
