@@ -120,6 +120,11 @@ class Context:
         header = resource_header(item)
         return self.layout.namespaces(item, header.namespace if header else None)
 
+    def namespace_of(self, item: Item) -> str | None:
+        """The one namespace *item* lands in, or None when that is unknown or several."""
+        lands = self.namespaces(item)
+        return next(iter(lands)) if lands is not None and len(lands) == 1 else None
+
     def find(self, kind: str, name: str, namespace: str | None = None, group: str | None = None) -> list[Item]:
         """Input resources of *kind* named *name* that can be in *namespace* (any, when None)."""
         self.lookups += 1

@@ -76,6 +76,21 @@ pipeline:
     - exec: krmfn
       configPath: kubernetes/apps/network/envoy-gateway/app/multidomain.yaml
 """,
+    # What the flux-operator syncs from (cluster-template installs it as a HelmRelease's values).
+    "kubernetes/flux/instance.yaml": """\
+---
+apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata:
+  name: flux
+  namespace: flux-system
+spec:
+  sync:
+    kind: GitRepository
+    url: https://github.com/example/home-ops.git
+    ref: refs/heads/main
+    path: kubernetes/flux/cluster
+""",
     "kubernetes/flux/cluster/ks.yaml": """\
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1

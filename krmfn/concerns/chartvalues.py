@@ -63,7 +63,7 @@ def chart_of(ctx: Context, item: Item, source: dict[str, Any] | None = None) -> 
     ref = dig(item.data, "spec", "chartRef")
     if isinstance(ref, dict) and ref.get("kind") in ("OCIRepository", "HelmChart") and isinstance(ref.get("name"), str):
         namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else None
-        found = ctx.find(ref["kind"], ref["name"], namespace or _single(ctx, item))
+        found = ctx.find(ref["kind"], ref["name"], namespace or ctx.namespace_of(item))
         body = found[0].data.get("spec") if len(found) == 1 else None
         if isinstance(body, dict) and isinstance(body.get("url"), str):
             return Chart(body["url"].rstrip("/").rpartition("/")[2])
@@ -71,11 +71,6 @@ def chart_of(ctx: Context, item: Item, source: dict[str, Any] | None = None) -> 
             kind = dig(body, "sourceRef", "kind")
             return Chart(body["chart"].rstrip("/").rpartition("/")[2], local=kind in _LOCAL_SOURCES)
     return Chart(None)
-
-
-def _single(ctx: Context, item: Item) -> str | None:
-    lands = ctx.namespaces(item)
-    return next(iter(lands)) if lands is not None and len(lands) == 1 else None
 
 
 def locate(

@@ -57,10 +57,12 @@ class Route:
 
 def read_routes(ctx: Context) -> list[Route]:
     """Every HTTPRoute and GRPCRoute of the input (only these are parsed)."""
-    return [route for item in ctx.of_kind(ROUTE_KINDS, group=GATEWAY_GROUP) if (route := _read(item)) is not None]
+    routes = ctx.of_kind(ROUTE_KINDS, group=GATEWAY_GROUP)
+    return [route for item in routes if (route := _read(item, ctx.namespace_of(item))) is not None]
 
 
-def _read(item: Item) -> Route | None:
+def _read(item: Item, namespace_of_route: str | None) -> Route | None:
+    """*namespace_of_route*: where it lands (its own, or the one Flux or kustomize gives it)."""
     spec = item.data.get("spec")
     if not isinstance(spec, dict):
         return None
@@ -72,10 +74,10 @@ def _read(item: Item) -> Route | None:
             continue
         if ref.get("kind", "Gateway") != "Gateway" or ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP:
             continue
-        namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else h.namespace
+        namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else namespace_of_route
         section = ref.get("sectionName") if isinstance(ref.get("sectionName"), str) else None
         parents.append(ParentRef(i, ref["name"], namespace, section))
-    return Route(item, h.kind, h.name, h.namespace, hostnames, tuple(parents))
+    return Route(item, h.kind, h.name, namespace_of_route, hostnames, tuple(parents))
 
 
 def gateway_of(config: Config, ref: ParentRef) -> tuple[int, GatewaySpec] | None:

@@ -87,7 +87,8 @@ def test_kpt_example(name: str, tmp_path: Path) -> None:
         # once), so a second render is compared with a `cat` render of the same output.
         again = kpt_render(pkg, tmp_path)
         assert again.returncode == 0, again.stderr
-        assert "0 generated, 0 updated" in again.stderr and "0 pruned, 0 patched" in again.stderr, again.stderr
+        assert "0 generated, 0 updated" in again.stderr, again.stderr
+        assert "0 pruned, 0 patched" in again.stderr, again.stderr
         identity = identity_render(example / "expected", tmp_path / "identity")
         assert tree(pkg) == identity, "a second render changed the package"
 

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import fluxtree
 import pytest
 import yaml
 from conftest import flux_substitute
@@ -39,45 +40,9 @@ def kustomize(directory: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(flux_substitute(proc.stdout, VARIABLES)) if d]
 
 
-def flux_applies(root: Path, repo: Path | None = None) -> list[dict[str, Any]]:
-    """What Flux applies from the tree: every Flux Kustomization's path, built, namespaced, substituted."""
-    repo = repo or root
-    docs = []
-    for ks in root.rglob("ks.yaml"):
-        for flux in yaml.safe_load_all(ks.read_text()):
-            path = repo / flux["spec"]["path"]
-            if not (path / "kustomization.yaml").exists():
-                continue
-            for doc in kustomize(path):
-                target = flux["spec"].get("targetNamespace")
-                if target and doc["kind"] not in ("Namespace", "ClusterIssuer"):
-                    doc["metadata"]["namespace"] = target
-                docs.append(doc)
-    return docs
-
-
-def duplicates(docs: list[dict[str, Any]]) -> list[str]:
-    """Two Certificates of one name or Secret, a listener listing a Secret twice, a MultiDomain, a `${`."""
-    found = []
-    seen: dict[tuple[str, str], str] = {}
-    for doc in docs:
-        text = yaml.safe_dump(doc)
-        if "${" in text:
-            found.append(f"unsubstituted variable in {doc['kind']} {doc['metadata']['name']}")
-        if doc["kind"] == "MultiDomain":
-            found.append("the MultiDomain is applied")
-        if doc["kind"] == "Certificate":
-            ns = doc["metadata"].get("namespace", "")
-            for key in (("name", doc["metadata"]["name"]), ("secret", doc["spec"]["secretName"])):
-                if (ns, key[1] + key[0]) in seen:
-                    found.append(f"two Certificates with the {key[0]} {ns}/{key[1]}")
-                seen[(ns, key[1] + key[0])] = doc["metadata"]["name"]
-        if doc["kind"] == "Gateway":
-            for listener in doc["spec"]["listeners"]:
-                refs = [r["name"] for r in (listener.get("tls") or {}).get("certificateRefs") or []]
-                if len(refs) != len(set(refs)):
-                    found.append(f"listener {listener['name']} lists a Secret twice: {refs}")
-    return found
+def flux_problems(root: Path) -> list[str]:
+    """What is wrong with what Flux applies from the tree (fluxtree: built, namespaced, substituted)."""
+    return fluxtree.problems(fluxtree.applied(root, VARIABLES).builds)
 
 
 def identity_render(tree: Path) -> dict[str, str]:
@@ -126,7 +91,7 @@ def test_kpt_render_of_the_whole_tree(tmp_path: Path) -> None:
         ("Certificate", "example-com-production"),
         ("Certificate", "example-org-production"),
     ]
-    assert duplicates(flux_applies(pkg)) == []
+    assert flux_problems(pkg) == []
     again = render(pkg)
     assert read_tree(pkg) == after, again.stderr
 
