@@ -113,8 +113,10 @@ def _unapplied(layout: Layout, directory: str, files: Sequence[str]) -> list[Res
             entries = "".join(f"\n  - ./{posixpath.relpath(f, walked or '.')}" for f in files)
             return [
                 r.warning(
-                    f"nothing applies the generated {names}: {k.file} does not list them, and Flux and kustomize "
-                    f"apply only what a kustomization lists; add to its `resources:`{entries}",
+                    f"nothing applies the generated {names}: the nearest kustomization.yaml, {k.file}, does not "
+                    "list them, and Flux and kustomize apply only what a kustomization lists; put the MultiDomain "
+                    "in a directory whose kustomization.yaml is applied (krmfn then lists its files there), or add "
+                    f"to {k.file}'s `resources:`{entries}",
                     file=k.file,
                 )
             ]

@@ -6,29 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import expand_yaml, messages
-from trees import FILES, MULTIDOMAIN
+from trees import FILES, MULTIDOMAIN, kpt_items
 
 from krmfn.context import Context
 from krmfn.krm.item import Item
 from krmfn.layout import ANY, Layout, resource_header
-
-
-def kpt_items(files: dict[str, str]) -> list[Item]:
-    """Items as kpt hands them over: one per document, each annotated with its file."""
-    out = []
-    for path, text in files.items():
-        if not path.endswith((".yaml", "Kptfile")):
-            continue
-        for index, doc in enumerate(d for d in yaml.safe_load_all(text) if d is not None):
-            if isinstance(doc, dict):
-                meta = doc.setdefault("metadata", {})
-                meta.setdefault("annotations", {}).update(
-                    {"config.kubernetes.io/path": path, "config.kubernetes.io/index": str(index)}
-                )
-            out.append(Item.from_data(doc))
-    return out
 
 
 def landing(files: dict[str, str]) -> dict[tuple[str, str], Any]:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from manifests import TEMPLATE_CERTIFICATE
+
+from krmfn.krm.item import Item
 
 MULTIDOMAIN = "kubernetes/apps/network/envoy-gateway/app/multidomain.yaml"
 VARIABLES = {"SECRET_DOMAIN": "example.com"}
@@ -274,3 +278,19 @@ def flux_tree(root: Path, domains: tuple[str, ...] = ("${SECRET_DOMAIN}", "examp
 
 def read_tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def kpt_items(files: dict[str, str]) -> list[Item]:
+    """Items as kpt hands them over: one per document, each annotated with its file."""
+    out = []
+    for path, text in files.items():
+        if not path.endswith((".yaml", "Kptfile")):
+            continue
+        for index, doc in enumerate(d for d in yaml.safe_load_all(text) if d is not None):
+            if isinstance(doc, dict):
+                meta = doc.setdefault("metadata", {})
+                meta.setdefault("annotations", {}).update(
+                    {"config.kubernetes.io/path": path, "config.kubernetes.io/index": str(index)}
+                )
+            out.append(Item.from_data(doc))
+    return out
