@@ -13,7 +13,6 @@ from krmfn.api.config import load_config
 from krmfn.expand import Expansion, expand
 from krmfn.krm.item import Item
 from krmfn.krm.yamltext import load
-from krmfn.layout import resource_header
 
 APP = "kubernetes/apps/network/envoy-gateway/app"
 CONFIG = load_config(
@@ -39,7 +38,7 @@ def test_the_kustomization_lists_the_generated_file_and_keeps_its_comments() -> 
     resources = at(exp, f"{APP}/kustomization.yaml").data["resources"]
     assert resources == ["./certificate.yaml", "./envoy.yaml", "./edge/certificates.yaml"]
     generated = [i for i in exp.items if i.path == f"{APP}/edge/certificates.yaml"]
-    assert [resource_header(i).name for i in generated if resource_header(i)] == ["example-org-production"]
+    assert [i.header.name for i in generated] == ["example-org-production"]
     assert f"patched {APP}/kustomization.yaml: `resources` lists the generated ./edge/certificates.yaml" in messages(
         exp
     )

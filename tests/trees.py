@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from manifests import TEMPLATE_CERTIFICATE
 
 from krmfn.krm.item import Item
