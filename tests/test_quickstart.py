@@ -13,8 +13,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BLOCK = re.compile(r"(<!-- quickstart:begin -->\n```console\n)(.*?)(```\n<!-- quickstart:end -->)", re.S)
@@ -32,22 +30,12 @@ def transcript(tmp_path: Path) -> str:
     return proc.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the cluster-template layout renders once krmfn takes whole trees (kustomization.yaml items, issues 11 "
-    "and 13) and adopts the hand-written Certificate (issue 11); until then the render stops",
-)
 def test_the_quick_start_adopts_and_adds_a_domain(tmp_path: Path) -> None:
     text = transcript(tmp_path)
     assert text.count("Successfully executed 1 function(s)") == 2, "both renders must pass"
     assert text.rstrip().endswith("in step"), "after the renders, `krmfn check` must pass"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the transcript is written into the README once the quick start renders (issues 11 and 13); today "
-    "`krmfn plan` traces back on the tree's kustomization.yaml files, which must not be shown to users",
-)
 def test_readme_quick_start_is_the_transcript(tmp_path: Path) -> None:
     transcript_text = transcript(tmp_path)
     text = README.read_text()

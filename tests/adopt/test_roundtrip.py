@@ -29,7 +29,7 @@ RENDERED = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected" / "Kptfi
 REAL_LAYOUTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "flux-vars.env").is_file())
 #: Real-layout fixtures krmfn cannot render yet, and why: strict, so that the day they render
 #: the test fails until this entry goes.
-NOT_RENDERED_YET = dict.fromkeys(REAL_LAYOUTS, "krmfn stops on the tree's kustomization.yaml items (`Kustomization must have a string metadata.name`): " "whole trees as input (issues 11, 13); the hand-written Certificate also needs adoption (issue 11)")
+NOT_RENDERED_YET = dict.fromkeys(sorted(set(REAL_LAYOUTS) - set(RENDERED)), "krmfn stops on the tree's kustomization.yaml items (`Kustomization must have a string metadata.name`): " "whole trees as input (issues 11, 13); the hand-written Certificate also needs adoption (issue 11)")
 #: Examples whose config uses what `init` does not read back (yet), and why.
 NOT_READ = {
     "expiry-alerts": "`expiryAlerts` is not read from the generated PrometheusRule",
@@ -37,6 +37,8 @@ NOT_READ = {
     "sync-waves": "`syncWaves` is not read from the generated resources' annotations",
     "routes-both-domains": "`dns.ttl`/`dns.proxied` are not read from the generated DNSEndpoints",
     "routes-ingress-tunnel": "`kind: IngressClass` gateways are not read",
+    "external-dns-alone": "its one installation is in regex mode, which `init` does not list, and without "
+    "`certificates` nothing else names a zone",
 }
 
 
@@ -61,6 +63,17 @@ def render(pkg: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def settled(pkg: Path) -> dict[str, bytes]:
+    """*pkg*'s files after a render with `cat` as the function: kpt moves some comments once by itself
+    (`- # note` above a mapping entry), which is not krmfn's change."""
+    kptfile = pkg / "Kptfile"
+    original = kptfile.read_text()
+    kptfile.write_text(original.replace("exec: krmfn", "exec: cat"))
+    assert render(pkg).returncode == 0
+    kptfile.write_text(original)
+    return files(pkg)
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -94,7 +107,8 @@ def test_init_describes_the_cluster_template_as_its_users_would(tmp_path: Path) 
     """The real-layout cluster-template: what its fixture's hand-written MultiDomain says, read back."""
     _, _, text = adopted("cluster-template", tmp_path)
     spec = load(text)["spec"]
-    assert [d["name"] for d in spec["domains"]] == ["${SECRET_DOMAIN}"]
+    # read from its rendered output (`expected/`), where the second domain is everywhere
+    assert [d["name"] for d in spec["domains"]] == ["${SECRET_DOMAIN}", "${SECRET_DOMAIN_TWO}"]
     assert spec["certificates"] == {
         "issuerRef": {"name": "letsencrypt-production", "kind": "ClusterIssuer"},
         "nameSuffix": "production",
@@ -118,7 +132,7 @@ def test_init_then_render_changes_nothing(example: str, tmp_path: Path) -> None:
         pytest.xfail(NOT_READ[example])
     pkg, config, text = adopted(example, tmp_path)
     jsonschema.validate(load(text), json_schema())
-    before = files(pkg)
+    before = settled(pkg)
     proc = render(pkg)
     assert proc.returncode == 0, proc.stderr
     after = files(pkg)
