@@ -27,6 +27,7 @@ from krmfn.concerns import (
     variables,
 )
 from krmfn.context import Context, ManagedCertificate
+from krmfn.errors import KrmfnError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import Result
@@ -113,7 +114,14 @@ def expand(
 
 def _is_generator_mode(items: Sequence[Item]) -> bool:
     """kustomize's generators get only the function config; kpt packages may hold only it."""
-    return all(item.is_local_config or (kind_of(item) or ("", ""))[1] in ("Kptfile", "MultiDomain") for item in items)
+    return all((kind_of(item) or ("", ""))[1] in ("Kptfile", "MultiDomain") or _local(item) for item in items)
+
+
+def _local(item: Item) -> bool:
+    try:
+        return item.is_local_config
+    except KrmfnError:  # a list or a scalar: not a resource at all
+        return False
 
 
 def _check_clashes(ctx: Context) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn.context import OWNER_ANNOTATION, Generated, _identity, owner_value, ref_of
+from krmfn.errors import KrmfnError
 from krmfn.krm import results as r
 from krmfn.krm.item import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, Item, is_orchestrator_annotation
 from krmfn.krm.results import ResourceRef, Result
@@ -21,7 +22,12 @@ __all__ = ["OWNER_ANNOTATION", "is_owned", "owner_value", "reconcile"]
 
 
 def is_owned(item: Item, owner: str) -> bool:
-    return item.mentions(owner.rpartition("/")[2]) and item.annotation(OWNER_ANNOTATION) == owner
+    if not item.mentions(owner.rpartition("/")[2]):
+        return False
+    try:
+        return item.annotation(OWNER_ANNOTATION) == owner
+    except KrmfnError:  # not a mapping: nothing krmfn wrote
+        return False
 
 
 @dataclass

@@ -101,3 +101,12 @@ def test_generator_mode_is_recognised() -> None:
 def test_config_without_local_config_gets_a_warning() -> None:
     exp = expand_yaml(TWO, TWO.replace('  annotations: {config.kubernetes.io/local-config: "true"}\n', ""))
     assert any("should carry the annotation `config.kubernetes.io/local-config" in m for m in messages(exp, "warning"))
+
+
+def test_a_list_item_that_mentions_the_owner_is_not_owned_and_passes_through() -> None:
+    from conftest import resource_list, run_text
+
+    listed = "- edge\n- krmfn.dev/owned-by: MultiDomain/edge\n- config.kubernetes.io/local-config\n"
+    text, code = run_text(resource_list(TWO, listed + "---\n" + APP))
+    assert code == 0, text
+    assert "  - - edge\n" in text or "- - edge\n" in text
