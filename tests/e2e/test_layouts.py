@@ -34,10 +34,10 @@ def render(pkg: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def kustomize(directory: Path) -> list[dict[str, Any]]:
+def kustomize(directory: Path, variables: dict[str, str] = VARIABLES) -> list[dict[str, Any]]:
     proc = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(flux_substitute(proc.stdout, VARIABLES)) if d]
+    return [d for d in yaml.safe_load_all(flux_substitute(proc.stdout, variables)) if d]
 
 
 def flux_problems(root: Path) -> list[str]:
@@ -162,3 +162,15 @@ def test_a_pipe_that_fails_fails_the_recipe(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "must not contain an empty label" in proc.stderr
+
+
+def test_the_cluster_template_fixture_applies_every_domains_certificate() -> None:
+    """Issue 11's proof on the real-layout fixture: its rendered app directory, built as Flux builds it."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "cluster-template"
+    built = kustomize(example / "expected" / APP, fluxtree.read_vars(example / "flux-vars.env"))
+    certificates = [d for d in built if d["kind"] == "Certificate"]
+    assert sorted(d["spec"]["secretName"] for d in certificates) == [
+        "example-com-production-tls",
+        "example-org-production-tls",
+    ]
+    assert not [d for d in built if d["kind"] == "MultiDomain"]
