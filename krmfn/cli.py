@@ -188,10 +188,10 @@ def report(
         if as_json:
             return json.dumps(planning.diff_json(inp.items, expansion), indent=2) + "\n", code
         return planning.diff(inp.items, expansion), code
-    plans = planning.plan(config, expansion, inp.items)
+    document = planning.plan_document(config, expansion, inp.items)
     if as_json:
-        return json.dumps([p.to_data() for p in plans], indent=2) + "\n", code
-    return planning.render(plans, config), code
+        return json.dumps(document, indent=2) + "\n", code
+    return planning.render(document), code
 
 
 def _verify(argv: Sequence[str], stdin: IO[bytes] | None, out: IO[str]) -> int:
@@ -243,95 +243,9 @@ def _plan_of_input(data: bytes, config_file: str | None) -> Any:
     _to_stderr(expansion.results)
     if r.has_errors(expansion.results):
         return None  # a render that fails has no plan worth checking
-    return _plan_document(config, expansion, inp.items)
+    from krmfn.plan import plan_document
 
-
-# --- ADAPTER(plan_document) -------------------------------------------------------------
-# `krmfn.plan.plan_document(config, expansion, original)` (issue 12) returns the
-# schema/plan.schema.json dict. Until it lands, the older `plan()` output is converted here,
-# with what it knows (no CNAME targets, no tunnel rule details: `target`/`tunnelRule` null).
-# Remove this block, and call plan_document directly, once it exists.
-def _plan_document(config: Any, expansion: Any, original: Any) -> dict[str, Any]:
-    from krmfn import plan as planning
-
-    build = getattr(planning, "plan_document", None)
-    if build is not None:
-        return build(config, expansion, original)  # type: ignore[no-any-return]
-    domains = []
-    for p in planning.plan(config, expansion, original):
-        old = p.to_data()
-        cert_ns, _, cert_name = old["certificate"].rpartition("/")
-        issuer_kind, _, issuer_name = old["issuer"].partition(" ")
-        hostnames = []
-        for h in old["hostnames"]:
-            rec = h["record"]
-            record = None
-            if rec is not None and rec.get("type") in ("A", "AAAA", "CNAME") and rec.get("targets"):
-                via = "DNSEndpoint" if str(rec.get("source", "")).startswith("DNSEndpoint ") else "route"
-                resource = _old_ref(rec["source"]) if via == "DNSEndpoint" else None
-                record = {
-                    "type": rec["type"],
-                    "targets": [str(t) for t in rec["targets"]],
-                    "proxied": None,
-                    "publishedBy": {"via": via, "resource": resource},
-                }
-            cert = None
-            if h["certificate"]:
-                ns, _, name = h["certificate"].rpartition("/")
-                cert = {"namespace": ns or None, "name": name, "secretName": old["secret"], "servedBy": []}
-            hostnames.append(
-                {
-                    "name": h["name"],
-                    "sources": [{"resource": _old_ref(h["from"]), "field": ""}],
-                    "record": record,
-                    "target": None,
-                    "certificate": cert,
-                    "covered": cert is not None,
-                    "tunnelRule": None,
-                    "splitHorizon": bool(h["splitHorizon"]),
-                }
-            )
-        domains.append(
-            {
-                "name": old["domain"],
-                "primary": old["primary"],
-                "certificate": {
-                    "namespace": cert_ns or None,
-                    "name": cert_name,
-                    "secretName": old["secret"],
-                    "dnsNames": old["dnsNames"],
-                    "issuerRef": {"kind": issuer_kind, "name": issuer_name},
-                    "origin": "generated",
-                },
-                "appearsIn": [{"resource": _old_ref(a["resource"]), "field": a["field"]} for a in old["appearsIn"]],
-                "hostnames": hostnames,
-            }
-        )
-    import re
-
-    alerts = config.spec.expiry_alerts
-    threshold = alerts.threshold if alerts is not None else None
-    days = None
-    if threshold:  # a Go duration: 48h, 1h30m
-        seconds = {"h": 3600, "m": 60, "s": 1}
-        days = sum(float(n) * seconds[u] for n, u in re.findall(r"([0-9.]+)(h|m|s)(?!s)", threshold)) / 86400
-    return {
-        "apiVersion": "krmfn.dev/v1alpha1",
-        "kind": "Plan",
-        "multiDomain": config.name,
-        "expiryWarningDays": days,
-        "domains": domains,
-    }
-
-
-def _old_ref(text: str) -> dict[str, Any]:
-    """`Kind ns/name` (the older plan's description of a resource) as a schema ref."""
-    kind, _, where = text.partition(" ")
-    namespace, _, name = where.rpartition("/")
-    return {"kind": kind, "namespace": namespace or None, "name": name or kind}
-
-
-# --- end ADAPTER(plan_document) ---------------------------------------------------------
+    return plan_document(config, expansion, inp.items)
 
 
 def _check(original: Any, expansion: Any, code: int) -> tuple[str, int]:

@@ -20,10 +20,11 @@ from krmfn.concerns import (
     gateways,
     guardrails,
     issuers,
-    routes,
     splithorizon,
     syncwaves,
+    targets,
     tunnel,
+    valueroutes,
     variables,
 )
 from krmfn.context import Context, ManagedCertificate
@@ -43,7 +44,8 @@ CONCERNS: tuple[Callable[[Context], None], ...] = (
     dnsrecords.generate,
     externaldns.reconcile,
     splithorizon.reconcile,
-    routes.check,
+    targets.reconcile,  # after the records and the Gateways: it checks what they point at
+    valueroutes.check,
     variables.check,
     guardrails.generate,
     alerts.generate,

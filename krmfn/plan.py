@@ -1,67 +1,129 @@
-"""What the expansion will make exist, per domain, for a person to read before committing.
+"""What the expansion will make exist, for a person to read before committing, and for `krmfn verify`.
 
-:func:`plan` is derived from an expansion, not from the concerns' internals: for each
-domain it lists its Certificate, and every place in every generated or changed resource
-where the domain (or its Secret) appears, with the field path. DNS records are read from
-generated DNSEndpoints. :func:`changes` lists what the function changed, resource by
-resource; :func:`diff` prints it as a unified diff, :func:`diff_json` as RFC 6902 operations.
+:func:`plan_document` is ``krmfn plan --json``: exactly ``schema/plan.schema.json``
+(documented in ``docs/plan.md``). It is derived from the expansion's output, read the way
+the cluster's controllers will read it, never from the concerns' intentions: per domain, its
+Certificate and every place a changed or generated resource lists it; per hostname (the
+certificate's names, every route and Ingress host, from resources and from chart values, and
+every name a DNSEndpoint publishes), the whole chain:
+
+    sources → record (type, targets, proxied) → who publishes it (a DNSEndpoint, or
+    external-dns reading the route) and which installation → its target's own record →
+    the covering certificate → what serves it → the tunnel rule that matches first
+
+:func:`render` prints the same document for a person. :func:`changes` lists what the function
+changed, resource by resource; :func:`diff` prints it as a unified diff, :func:`diff_json` as
+RFC 6902 operations.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import jsonpatch
 
-from krmfn.api.config import Config, Domain
+from krmfn.api.config import Config, Domain, GatewaySpec
+from krmfn.concerns import publication
 from krmfn.concerns.certificates import dns_names
+from krmfn.concerns.publication import Endpoint, Installation
+from krmfn.concerns.routes import GATEWAY_GROUP, Ingress, Route, domain_of, gateway_of
+from krmfn.concerns.tunnel import config_path
+from krmfn.concerns.tunnelrules import hostname as rule_hostname
+from krmfn.concerns.valueroutes import every_ingress, every_route
+from krmfn.context import Context, ManagedCertificate
+from krmfn.errors import InputError
 from krmfn.expand import Expansion
 from krmfn.krm.item import Item
+from krmfn.krm.yamltext import load
+from krmfn.layout import Layout
+
+API_VERSION = "krmfn.dev/v1alpha1"
+#: Annotations of a Gateway's `spec.infrastructure` that hold its load-balancer addresses.
+LB_ADDRESS_ANNOTATIONS = ("lbipam.cilium.io/ips", "metallb.universe.tf/loadBalancerIPs", "io.cilium/lb-ipam-ips")
+_SECONDS = {"h": 3600, "m": 60, "s": 1}
 
 
-@dataclass
-class DomainPlan:
-    domain: str
-    primary: bool
-    #: ``namespace/name`` of the domain's Certificate; empty without `spec.certificates`.
-    certificate: str
-    secret: str
-    names: list[str]
-    issuer: str
-    #: "generated", or "adopted" for a hand-written Certificate krmfn took over.
-    origin: str = "generated"
-    appears_in: list[tuple[str, str]] = field(default_factory=list)
-    records: list[str] = field(default_factory=list)
-    hostnames: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "primary": self.primary,
-            "certificate": self.certificate,
-            "secret": self.secret,
-            "dnsNames": self.names,
-            "issuer": self.issuer,
-            "origin": self.origin,
-            "appearsIn": [{"resource": r, "field": f} for r, f in self.appears_in],
-            "records": self.records,
-            "hostnames": self.hostnames,
+def plan_document(config: Config, expansion: Expansion, original: Sequence[Item]) -> dict[str, Any]:
+    """The plan of an expansion, as ``schema/plan.schema.json`` defines it."""
+    view = _View(config, expansion)
+    before = {id(item) for item in original}
+    touched = [i for i in expansion.items if id(i) not in before]
+    hosts = view.hostnames()
+    domains = [
+        {
+            "name": domain.name.text,
+            "primary": domain.primary,
+            "tunnel": domain.tunnel,
+            "certificate": _certificate(expansion.certificates.get(domain.name.text)),
+            "appearsIn": list(_appears_in(domain, expansion.certificates.get(domain.name.text), touched)),
+            "hostnames": [h for h in hosts if _domain_of(config, h["name"]) is domain],
         }
+        for domain in config.domains
+    ]
+    alerts = config.spec.expiry_alerts
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Plan",
+        "multiDomain": config.name,
+        "expiryWarningDays": _days(alerts.threshold) if alerts is not None and alerts.threshold else None,
+        "domains": domains,
+    }
 
 
-def _describe(item: Item) -> str:
+def _days(duration: str) -> float:
+    """A Go duration (``48h``, ``1h30m``) in days."""
+    return sum(float(n) * _SECONDS[u] for n, u in re.findall(r"([0-9.]+)(h|m|s)(?!s)", duration)) / 86400
+
+
+def _domain_of(config: Config, hostname: str) -> Domain | None:
+    return domain_of(config, hostname[2:] if hostname.startswith("*.") else hostname)
+
+
+def _ref(item: Item, **extra: Any) -> dict[str, Any]:
     h = item.header
-    return f"{h.kind} {h.namespace + '/' if h.namespace else ''}{h.name}"
+    out: dict[str, Any] = {"apiVersion": h.api_version, "kind": h.kind, "namespace": h.namespace, "name": h.name}
+    out["file"] = item.path
+    return {**out, **extra}
+
+
+def _certificate(cert: ManagedCertificate | None) -> dict[str, Any] | None:
+    if cert is None:
+        return None
+    spec = cert.data.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    issuer: Any = spec.get("issuerRef")
+    issuer = issuer if isinstance(issuer, dict) else {}
+    ref = {k: str(issuer[k]) for k in ("kind", "name", "group") if isinstance(issuer.get(k), str)}
+    ref.setdefault("kind", "Issuer")  # cert-manager's default
+    ref.setdefault("name", "")
+    return {
+        "namespace": cert.namespace,
+        "name": cert.name,
+        "secretName": cert.secret,
+        "dnsNames": [str(n) for n in spec.get("dnsNames") or []],
+        "issuerRef": ref,
+        "origin": cert.origin,
+    }
+
+
+def _appears_in(domain: Domain, cert: ManagedCertificate | None, touched: Sequence[Item]) -> Iterator[dict[str, Any]]:
+    """Every place in a generated or changed resource that lists the domain or its Secret."""
+    needles = [domain.name.text] + ([cert.secret] if cert else [])
+    for item in touched:
+        if item.header.kind == "Certificate":
+            continue
+        data = {k: v for k, v in item.data.items() if k != "metadata"}
+        for path in _mentions(data, needles):
+            yield {"resource": _ref(item), "field": path}
 
 
 def _mentions(value: Any, needles: Sequence[str], path: str = "") -> Iterator[str]:
     if isinstance(value, dict):
         for key, child in value.items():
-            if key == "metadata" and not path:
-                continue  # names and ownership marks, not configuration
             yield from _mentions(child, needles, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for i, child in enumerate(value):
@@ -74,176 +136,422 @@ def _matches(value: str, needle: str) -> bool:
     return value == needle or value.endswith("." + needle) or (needle in value and "\n" in value)
 
 
-def plan(config: Config, expansion: Expansion, original: Sequence[Item]) -> list[DomainPlan]:
-    """One DomainPlan per domain, primary first."""
-    before = {id(item) for item in original}
-    touched = [i for i in expansion.items if id(i) not in before]
-    plans = [_plan_domain(config, domain, touched, expansion) for domain in config.domains]
-    hosts = _hostnames(config, expansion)
-    for p, domain in zip(plans, config.domains, strict=True):
-        p.hostnames = [h for h in hosts if _owner(config, h["name"]) is domain]
-    return plans
+# --- the chain per hostname ------------------------------------------------------------
 
 
-_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+@dataclass
+class _Host:
+    name: str
+    sources: list[dict[str, Any]]
+    gateways: list[tuple[GatewaySpec, str | None]]
+    routes: list[Route | Ingress]
 
 
-def _owner(config: Config, hostname: str) -> Domain | None:
-    """The most specific managed domain a hostname falls under."""
-    bare = hostname[2:] if hostname.startswith("*.") else hostname
-    matches = [d for d in config.domains if d.name.covers(bare)]
-    return max(matches, key=lambda d: len(d.name.text), default=None)
+class _View:
+    """The output as the cluster's controllers read it."""
+
+    def __init__(self, config: Config, expansion: Expansion) -> None:
+        self.config = config
+        items = list(expansion.items)
+        self.certificates = expansion.certificates
+        self.ctx = Context(config=config, items=items, layout=Layout(items))
+        self.prefix = config.spec.external_dns_annotation_prefix
+        self.installations = publication.installations(self.ctx)
+        self.endpoints = publication.endpoints(self.ctx)
+        self.infrastructure = publication.infrastructure_hostnames(self.ctx)
+        self.rules = _tunnel_rules(self.ctx)
+
+    def hostnames(self) -> list[dict[str, Any]]:
+        found: dict[str, _Host] = {}
+
+        def host(name: str) -> _Host:
+            return found.setdefault(publication.fold(name), _Host(name, [], [], []))
+
+        for domain in self.config.domains:
+            cert = self.certificates.get(domain.name.text)
+            ref = {"kind": "Certificate", "namespace": cert.namespace, "name": cert.name} if cert else None
+            for i, name in enumerate(dns_names(domain)):
+                source = {"resource": ref, "field": f"spec.dnsNames[{i}]"} if ref else None
+                host(name).sources += [source] if source else [_config_source(self.config, domain)]
+        for route in every_route(self.ctx):
+            attached = [(found_gw[1], p.section) for p in route.parents if (found_gw := gateway_of(self.config, p))]
+            for i, name in enumerate(route.hostnames):
+                if _domain_of(self.config, name) is not None:
+                    entry = host(name)
+                    entry.sources.append({"resource": _ref(route.item), "field": route.hostname_field(i)})
+                    entry.gateways += attached
+                    entry.routes.append(route)
+        classes = {g.name: g for g in self.config.spec.gateways if g.kind == "IngressClass"}
+        for ingress in every_ingress(self.ctx):
+            for i, name in enumerate(ingress.hosts):
+                if _domain_of(self.config, name) is not None:
+                    entry = host(name)
+                    field = ingress.host_fields[i] if i < len(ingress.host_fields) else ingress.at
+                    entry.sources.append({"resource": _ref(ingress.item), "field": field})
+                    if ingress.class_name in classes:
+                        entry.gateways.append((classes[ingress.class_name], None))
+                    entry.routes.append(ingress)
+        targets = {publication.fold(t) for eps in self.endpoints.values() for ep in eps for t in ep.targets}
+        for key, eps in self.endpoints.items():
+            if key in found or key in targets or _domain_of(self.config, eps[0].name) is None:
+                continue
+            entry = host(eps[0].name)
+            entry.sources.append({"resource": _endpoint_ref(eps[0]), "field": "spec.endpoints"})
+        ordered = sorted(found.values(), key=lambda h: (h.name.removeprefix("*."), not h.name.startswith("*.")))
+        return [self._entry(h) for h in ordered]
+
+    def _entry(self, host: _Host) -> dict[str, Any]:
+        domain = _domain_of(self.config, host.name)
+        assert domain is not None
+        record = self._record(host)
+        target = None
+        if record is not None and record["type"] == "CNAME":
+            name = record["targets"][0]
+            if _domain_of(self.config, publication.fold(name)) is not None:
+                target = {"name": name, "record": self._target_record(name)}
+        certificate = self._covering(host.name)
+        gateways = [
+            {"kind": g.kind, "namespace": g.namespace, "name": g.name, "listener": section or g.listener}
+            if g.kind == "Gateway"
+            else {"kind": g.kind, "namespace": None, "name": g.name, "listener": None}
+            for g, section in dict.fromkeys(host.gateways)
+        ]
+        out: dict[str, Any] = {"name": host.name, "sources": host.sources, "gateways": gateways}
+        exposure = _exposure(record, domain)
+        if exposure is not None:
+            out["exposure"] = exposure
+        out.update(
+            {
+                "record": record,
+                "target": target,
+                "certificate": certificate,
+                "covered": bool(certificate and certificate["servedBy"]),
+                "tunnelRule": _first_rule(self.rules, host.name) if domain.tunnel else None,
+                "splitHorizon": domain.split_horizon,
+            }
+        )
+        return out
+
+    # --- records -----------------------------------------------------------------------
+
+    def _record(self, host: _Host) -> dict[str, Any] | None:
+        endpoints = self.endpoints.get(publication.fold(host.name))
+        if endpoints:
+            return self._endpoint_record(endpoints[0])
+        for owner in host.routes:
+            found = self._own_record(owner, host.name)
+            if found is not None:
+                return found
+        return None
+
+    def _endpoint_record(self, ep: Endpoint) -> dict[str, Any]:
+        installation = self._reader(ep.name, publication.CRD)
+        proxied = ep.proxied if ep.proxied is not None else (installation.proxied if installation else None)
+        return {
+            "type": ep.type,
+            "targets": list(ep.targets),
+            "proxied": proxied if ep.type in ("A", "AAAA", "CNAME") else None,
+            "publishedBy": {
+                "via": "DNSEndpoint",
+                "resource": _endpoint_ref(ep),
+                "installation": _installation_ref(installation),
+            },
+        }
+
+    def _own_record(self, owner: Route | Ingress, hostname: str) -> dict[str, Any] | None:
+        """The record external-dns makes from the route or Ingress itself, if one reads it."""
+        if owner.annotations.get(f"{self.prefix}controller") not in (None, "dns-controller"):
+            return None
+        if isinstance(owner, Ingress):
+            target = owner.annotations.get(f"{self.prefix}target")
+            source, via, gateway = "ingress", "ingress", None
+        else:
+            gateway, target = self._gateway_target(owner)
+            source, via = publication.ROUTE_SOURCES[owner.kind], "route"
+        if not target:
+            return None
+        installation = self._reader(hostname, source, gateway)
+        if installation is None and (self.installations or gateway is None or gateway.dns is None):
+            return None
+        proxied_text = owner.annotations.get(f"{self.prefix}cloudflare-proxied")
+        proxied = proxied_text.lower() == "true" if proxied_text else (installation.proxied if installation else None)
+        first = target.split(",")[0].strip()
+        return {
+            "type": "A" if re.fullmatch(r"[0-9.]+", first) else "CNAME",
+            "targets": [first],
+            "proxied": proxied,
+            "publishedBy": {"via": via, "resource": _ref(owner.item), "installation": _installation_ref(installation)},
+        }
+
+    def _gateway_target(self, route: Route) -> tuple[GatewaySpec | None, str | None]:
+        for parent in route.parents:
+            found = gateway_of(self.config, parent)
+            items = self.ctx.find("Gateway", parent.name, parent.namespace, GATEWAY_GROUP)
+            if len(items) == 1:
+                target = items[0].annotation(f"{self.prefix}target")
+                if target:
+                    return (found[1] if found else None), target
+        return None, None
+
+    def _reader(self, name: str, source: str, gateway: GatewaySpec | None = None) -> Installation | None:
+        for installation in self.installations:
+            if not installation.reads(source) or not installation.admits(name):
+                continue
+            if gateway is not None and not installation.selects(gateway.name, gateway.namespace):
+                continue
+            return installation
+        return None
+
+    def _target_record(self, name: str) -> dict[str, Any] | None:
+        endpoints = self.endpoints.get(publication.fold(name))
+        if endpoints:
+            return self._endpoint_record(endpoints[0])
+        gateways = self.infrastructure.get(publication.fold(name))
+        if not gateways:
+            return None
+        installation = self._reader(name, "service")
+        gateway = gateways[0]
+        items = self.ctx.find("Gateway", gateway.name, gateway.namespace, GATEWAY_GROUP)
+        addresses = _addresses(items[0]) if len(items) == 1 else []
+        return {
+            "type": "A",
+            "targets": addresses or [f"<load balancer of Gateway {gateway.describe().partition(' ')[2]}>"],
+            "proxied": installation.proxied if installation else None,
+            "publishedBy": {
+                "via": "service",
+                "resource": {"kind": "Gateway", "namespace": gateway.namespace, "name": gateway.name},
+                "installation": _installation_ref(installation),
+            },
+        }
+
+    # --- certificates ------------------------------------------------------------------
+
+    def _covering(self, hostname: str) -> dict[str, Any] | None:
+        for domain in self.config.domains:
+            cert = self.certificates.get(domain.name.text)
+            if cert is not None and any(_cert_covers(n, hostname) for n in dns_names(domain)):
+                return {
+                    "namespace": cert.namespace,
+                    "name": cert.name,
+                    "secretName": cert.secret,
+                    "servedBy": self._served_by(domain, hostname, cert.secret),
+                }
+        return None
+
+    def _served_by(self, domain: Domain, hostname: str, secret: str) -> list[dict[str, Any]]:
+        """Listeners of the domain's Gateways that admit the name and list its Secret.
+
+        To be answered by ``serving.Serving.from_items(config, items).served_by(hostname)``
+        (resolves-edge-stack) once that is on main: the same question, with SNI selection.
+        """
+        out = []
+        for gateway in self.config.spec.gateways:
+            if gateway.kind != "Gateway" or gateway.name not in domain.gateways:
+                continue
+            items = self.ctx.find("Gateway", gateway.name, gateway.namespace, GATEWAY_GROUP)
+            if len(items) != 1:
+                continue
+            spec = items[0].data.get("spec")
+            for listener in spec.get("listeners") or [] if isinstance(spec, dict) else []:
+                if not isinstance(listener, dict) or listener.get("protocol") not in ("HTTPS", "TLS"):
+                    continue
+                pattern = listener.get("hostname") if isinstance(listener.get("hostname"), str) else None
+                tls: Any = listener.get("tls")
+                listed = tls.get("certificateRefs") if isinstance(tls, dict) else None
+                refs = [x.get("name") for x in listed or [] if isinstance(x, dict)]
+                if _admits(pattern, hostname) and secret in refs:
+                    server: dict[str, Any] = {"kind": "Gateway", "namespace": gateway.namespace, "name": gateway.name}
+                    server["listener"] = listener.get("name")
+                    addresses = _addresses(items[0])
+                    if addresses:
+                        server["addresses"] = addresses
+                    out.append(server)
+                    break
+        return out
 
 
-def _covered_by(config: Config, hostname: str, expansion: Expansion) -> str | None:
-    """The managed Certificate whose names cover *hostname* (wildcards: one label)."""
-    for domain in config.domains:
-        cert = expansion.certificates.get(domain.name.text)
-        if cert is None:
+def _config_source(config: Config, domain: Domain) -> dict[str, Any]:
+    """Where a name is declared without a Certificate (`spec.certificates` not set): the config."""
+    resource = {"kind": "MultiDomain", "namespace": None, "name": config.name}
+    return {"resource": resource, "field": f"{domain.field}.name"}
+
+
+def _endpoint_ref(ep: Endpoint) -> dict[str, Any]:
+    return {
+        "apiVersion": ep.resource.api_version,
+        "kind": "DNSEndpoint",
+        "namespace": ep.resource.namespace,
+        "name": ep.resource.name,
+        "file": ep.file,
+    }
+
+
+def _installation_ref(installation: Installation | None) -> dict[str, Any] | None:
+    if installation is None:
+        return None
+    return {"kind": installation.kind, "namespace": installation.namespace, "name": installation.name}
+
+
+def _exposure(record: dict[str, Any] | None, domain: Domain) -> str | None:
+    if record is None:
+        return "internal" if domain.split_horizon else None
+    private = record["type"] == "A" and all(_is_private(t) for t in record["targets"])
+    return "lan" if private else "public"
+
+
+def _is_private(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_private
+    except ValueError:
+        return False
+
+
+def _addresses(gateway: Item) -> list[str]:
+    """The load-balancer addresses a Gateway asks for (`spec.addresses`, or its infrastructure annotations)."""
+    spec = gateway.data.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    out = [str(a["value"]) for a in spec.get("addresses") or [] if isinstance(a, dict) and a.get("value")]
+    infra = spec.get("infrastructure")
+    annotations = infra.get("annotations") if isinstance(infra, dict) else None
+    for key in LB_ADDRESS_ANNOTATIONS:
+        value = annotations.get(key) if isinstance(annotations, dict) else None
+        out += [a.strip() for a in str(value or "").split(",") if a.strip()]
+    return list(dict.fromkeys(out))
+
+
+def _cert_covers(name: str, host: str) -> bool:
+    """TLS name matching: a wildcard covers exactly one label; a wildcard host needs the same wildcard."""
+    if name == host:
+        return True
+    if not name.startswith("*.") or host.startswith("*."):
+        return False
+    head, _, rest = host.partition(".")
+    return bool(head) and rest == name[2:]
+
+
+def _admits(pattern: str | None, host: str) -> bool:
+    if pattern is None or pattern == host:
+        return True
+    return pattern.startswith("*.") and host.endswith(pattern[1:]) and host != pattern[2:]
+
+
+# --- the tunnel ------------------------------------------------------------------------
+
+
+def _tunnel_rules(ctx: Context) -> list[dict[str, Any]]:
+    """cloudflared's ingress rules as the output has them (empty without a tunnel)."""
+    spec = ctx.config.spec.tunnel
+    if spec is None:
+        return []
+    group = "helm.toolkit.fluxcd.io" if spec.kind == "HelmRelease" else ""
+    found = ctx.find(spec.kind, spec.name, spec.namespace, group)
+    if len(found) != 1:
+        return []
+    node: Any = found[0].data
+    for key in config_path(spec):
+        node = node.get(key) if isinstance(node, dict) else None
+    try:
+        inner = load(node, "the cloudflared config") if isinstance(node, str) else None
+    except InputError:
+        return []
+    ingress = inner.get("ingress") if isinstance(inner, dict) else None
+    return [rule for rule in ingress or [] if isinstance(rule, dict)] if isinstance(ingress, list) else []
+
+
+def _first_rule(rules: list[dict[str, Any]], hostname: str) -> dict[str, Any] | None:
+    """The rule cloudflared matches first for *hostname* (``ingress/rule.go`` ``matchHost``); None: the catch-all."""
+    for rule in rules:
+        pattern = rule_hostname(rule)
+        if rule.get("path"):
             continue
-        for name in dns_names(domain):
-            if name == hostname or (
-                name.startswith("*.") and hostname.partition(".")[2] == name[2:] and hostname[:1] != "*"
-            ):
-                return f"{cert.namespace}/{cert.name}"
+        if not pattern:
+            return None
+        if pattern == hostname or (pattern.startswith("*.") and hostname.endswith(pattern[1:])):
+            origin = rule.get("originRequest")
+            server_name = origin.get("originServerName") if isinstance(origin, dict) else None
+            return {
+                "hostname": pattern,
+                "service": str(rule.get("service")),
+                "originServerName": server_name if isinstance(server_name, str) else None,
+            }
     return None
 
 
-def _hostnames(config: Config, expansion: Expansion) -> list[dict[str, Any]]:
-    """Every name that should resolve: each domain's apex and wildcard, every route and Ingress host.
-
-    The expected record comes from a generated DNSEndpoint when there is one, else from the
-    DNS target of the gateway the route is attached to (what external-dns publishes); names
-    whose record krmfn does not manage say so (``record: null``), with whether a tunnel rule
-    or split-horizon DNS serves them.
-    """
-    items = expansion.items
-    endpoints: dict[str, dict[str, Any]] = {}
-    for item in items:
-        if item.header.kind == "DNSEndpoint":
-            spec = item.data.get("spec")
-            for ep in (spec.get("endpoints") or []) if isinstance(spec, dict) else []:
-                if isinstance(ep, dict) and isinstance(ep.get("dnsName"), str):
-                    endpoints[ep["dnsName"]] = {
-                        "type": ep.get("recordType"),
-                        "targets": list(ep.get("targets") or []),
-                        "source": _describe(item),
-                    }
-    names: dict[str, dict[str, Any]] = {}
-    for domain in config.domains:
-        cert = expansion.certificates.get(domain.name.text)
-        for name in dns_names(domain):
-            names.setdefault(name, {"name": name, "from": f"Certificate {cert.name}" if cert else "spec.domains"})
-    gateways = {g.name: g for g in config.spec.gateways}
-    for item in items:
-        kind = item.header.kind
-        if kind not in (*_ROUTE_KINDS, "Ingress"):
-            continue
-        spec = item.data.get("spec")
-        if not isinstance(spec, dict):
-            continue
-        if kind == "Ingress":
-            hosts = [r.get("host") for r in spec.get("rules") or [] if isinstance(r, dict)]
-            parents = [spec.get("ingressClassName")]
-        else:
-            hosts = list(spec.get("hostnames") or [])
-            parents = [p.get("name") for p in spec.get("parentRefs") or [] if isinstance(p, dict)]
-        for host in hosts:
-            if isinstance(host, str) and _owner(config, host) is not None:
-                entry = names.setdefault(host, {"name": host, "from": _describe(item)})
-                entry.setdefault("gateways", [])
-                entry["gateways"] += [str(p) for p in parents if p in gateways]
-    out = []
-    for name, entry in sorted(names.items(), key=lambda kv: kv[0].lstrip("*.")):
-        owner = _owner(config, name)
-        assert owner is not None
-        record = endpoints.get(name)
-        if record is None:
-            for gw_name in entry.get("gateways", []):
-                gw = gateways[gw_name]
-                if gw.dns is not None and gw.dns.target:
-                    target = gw.dns.target.replace("{domain}", owner.name.text)
-                    record = {"type": gw.dns.type, "targets": [target], "source": f"external-dns via {gw_name}"}
-                    break
-        out.append(
-            {
-                "name": name,
-                "from": entry["from"],
-                "record": record,
-                "certificate": _covered_by(config, name, expansion),
-                "tunnelRule": owner.tunnel,
-                "splitHorizon": owner.split_horizon,
-            }
-        )
-    return out
+# --- text ------------------------------------------------------------------------------
 
 
-def _plan_domain(config: Config, domain: Domain, touched: Sequence[Item], expansion: Expansion) -> DomainPlan:
-    cert = expansion.certificates.get(domain.name.text)
-    out = DomainPlan(
-        domain=domain.name.text,
-        primary=domain.primary,
-        certificate=f"{cert.namespace}/{cert.name}" if cert else "",
-        secret=cert.secret if cert else "",
-        names=dns_names(domain),
-        issuer=f"{config.issuer_kind} {domain.issuer}" if domain.issuer else "",
-        origin=cert.origin if cert else "",
-    )
-    needles = [domain.name.text] + ([cert.secret] if cert else [])
-    for item in touched:
-        if item.header.kind == "Certificate":
-            continue
-        if item.header.kind == "DNSEndpoint":
-            out.records.extend(_records(item, domain))
-            continue
-        data = {k: v for k, v in item.data.items() if k != "metadata"}
-        for path in _mentions(data, needles):
-            out.appears_in.append((_describe(item), path))
-    return out
-
-
-def _records(item: Item, domain: Domain) -> list[str]:
-    spec = item.data.get("spec")
-    endpoints = spec.get("endpoints") if isinstance(spec, dict) else None
-    lines = []
-    for ep in endpoints if isinstance(endpoints, list) else []:
-        if isinstance(ep, dict) and isinstance(ep.get("dnsName"), str) and domain.name.covers(ep["dnsName"]):
-            targets = ", ".join(str(t) for t in ep.get("targets") or [])
-            lines.append(f"{ep['dnsName']} {ep.get('recordType', '?')} {targets} ({_describe(item)})")
-    return lines
-
-
-def render(plans: Sequence[DomainPlan], config: Config) -> str:
-    lines = [f"MultiDomain {config.name}: {len(plans)} domain(s)", ""]
-    for p in plans:
-        lines.append(f"{p.domain}{' (primary)' if p.primary else ''}")
-        if p.certificate:
-            adopted = " (adopted: a hand-written Certificate krmfn now owns)" if p.origin == "adopted" else ""
-            lines.append(f"  certificate  Certificate {p.certificate} -> Secret {p.secret}{adopted}")
-        else:
+def render(document: dict[str, Any]) -> str:
+    """The plan for a person: per domain its certificate and where it appears, per hostname the chain."""
+    lines = [f"MultiDomain {document['multiDomain']}: {len(document['domains'])} domain(s)", ""]
+    for d in document["domains"]:
+        flags = [x for x, on in (("primary", d["primary"]), ("tunnel", d.get("tunnel"))) if on]
+        lines.append(f"{d['name']}{' (' + ', '.join(flags) + ')' if flags else ''}")
+        cert = d["certificate"]
+        if cert is None:
             lines.append("  certificate  none (`spec.certificates` is not set)")
-        lines.append(f"  names        {', '.join(p.names)}")
-        if p.issuer:
-            lines.append(f"  issuer       {p.issuer}")
-        width = max((len(r) for r, _ in p.appears_in), default=0)
-        for i, (resource, path) in enumerate(p.appears_in):
+        else:
+            origin = " (adopted: a hand-written Certificate krmfn now owns)" if cert["origin"] == "adopted" else ""
+            where = f"{cert['namespace']}/{cert['name']}" if cert["namespace"] else cert["name"]
+            lines.append(f"  certificate  Certificate {where} -> Secret {cert['secretName']}{origin}")
+            lines.append(f"  names        {', '.join(cert['dnsNames'])}")
+            lines.append(f"  issuer       {cert['issuerRef']['kind']} {cert['issuerRef']['name']}")
+        width = max((len(_describe(a["resource"])) for a in d["appearsIn"]), default=0)
+        for i, appears in enumerate(d["appearsIn"]):
             label = "appears in" if i == 0 else ""
-            lines.append(f"  {label:<11}  {resource:<{width}}  {path}")
-        for i, record in enumerate(p.records):
-            label = "records" if i == 0 else ""
-            lines.append(f"  {label:<11}  {record}")
-        for i, host in enumerate(p.hostnames):
-            label = "hostnames" if i == 0 else ""
-            rec = host["record"]
-            where = f"{rec['type']} {', '.join(rec['targets'])} ({rec['source']})" if rec else "no record managed"
-            cert = host["certificate"] or "NOT COVERED by a generated certificate"
-            served = [
-                x for x, on in (("tunnel rule", host["tunnelRule"]), ("split-horizon", host["splitHorizon"])) if on
-            ]
-            extra = f"; {', '.join(served)}" if served else ""
-            lines.append(f"  {label:<11}  {host['name']}: {where}; {cert}{extra}")
+            lines.append(f"  {label:<11}  {_describe(appears['resource']):<{width}}  {appears['field']}")
+        for i, host in enumerate(d["hostnames"]):
+            lines.append(f"  {'hostnames' if i == 0 else '':<11}  {host['name']}")
+            lines.extend(f"      {line}" for line in _chain(host))
         lines.append("")
     return "\n".join(lines)
+
+
+def _chain(host: dict[str, Any]) -> list[str]:
+    from_ = ", ".join(f"{_describe(s['resource'])} `{s['field']}`" for s in host["sources"])
+    out = [f"from     {from_}"]
+    record = host["record"]
+    out.append(f"record   {_record_text(record) if record else 'none managed'}")
+    if host["target"] is not None:
+        target = host["target"]
+        published = _record_text(target["record"]) if target["record"] else "PUBLISHED BY NOTHING in the input"
+        out.append(f"target   {target['name']}: {published}")
+    cert = host["certificate"]
+    if cert is None:
+        out.append("cert     NOT COVERED by a managed certificate")
+    else:
+        served = ", ".join(
+            f"{s['kind']} {s['namespace'] + '/' if s.get('namespace') else ''}{s['name']}"
+            + (f" listener {s['listener']}" if s.get("listener") else "")
+            for s in cert["servedBy"]
+        )
+        where = f"{cert['namespace']}/{cert['name']}" if cert["namespace"] else cert["name"]
+        state = f"served by {served}" if served else "NOT SERVED by any listener or Ingress"
+        out.append(f"cert     {where} ({state})")
+    rule = host["tunnelRule"]
+    if rule is not None:
+        sni = f", originServerName {rule['originServerName']}" if rule.get("originServerName") else ""
+        out.append(f"tunnel   {rule['hostname']} -> {rule['service']}{sni}")
+    if host["splitHorizon"]:
+        out.append("lan      split-horizon DNS")
+    return out
+
+
+def _record_text(record: dict[str, Any]) -> str:
+    by = record["publishedBy"]
+    who = _describe(by["resource"]) if by.get("resource") else by["via"]
+    via = f" via {_describe(by['installation'])}" if by.get("installation") else ""
+    proxied = " (proxied)" if record.get("proxied") else ""
+    return f"{record['type']} {', '.join(record['targets'])}{proxied} from {who}{via}"
+
+
+def _describe(ref: dict[str, Any]) -> str:
+    namespace = ref.get("namespace")
+    return f"{ref['kind']} {namespace + '/' if namespace else ''}{ref['name']}"
+
+
+# --- diff ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ GATEWAYS = """\
     - name: envoy-internal
       namespace: network
 """
+#: `spec.externalDNS` naming EXTERNAL_DNS, the template's external-dns: it reads DNSEndpoints (`crd`),
+#: which every DNSEndpoint krmfn writes needs.
+EXTERNAL_DNS_INSTALLATION = "  externalDNS:\n    - {kind: HelmRelease, name: cloudflare-dns, namespace: network}\n"
 #: The Secrets krmfn names for DOMAINS with ``nameSuffix: production``, primary first.
 PRODUCTION_SECRETS = ("${SECRET_DOMAIN//./-}-production-tls", "example-org-production-tls")
 
@@ -281,4 +284,40 @@ metadata:
   namespace: flux-system
 stringData:
   SECRET_DOMAIN: example.com
+"""
+
+
+# --- Routes declared in chart values ------------------------------------------------------
+
+
+def helmrelease(name: str, values: str, *, namespace: str | None = "default", spec: str = "") -> str:
+    """A Flux HelmRelease whose `spec.values` is *values* (a block, indented by four spaces)."""
+    meta = f"  namespace: {namespace}\n" if namespace else ""
+    return (
+        f"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n{meta}"
+        f"spec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: {name}\n{spec}  values:\n{values}"
+    )
+
+
+#: bjw-s app-template's `route.app`, as the home-ops repositories write it: the hostname from the
+#: release name (Helm's `tpl`), attached to the template's external Gateway.
+APP_TEMPLATE_ROUTE = """\
+    route:
+      app:
+        hostnames:
+          - "{{ .Release.Name }}.example.org" # rendered by Helm
+        parentRefs:
+          - name: envoy-external
+            namespace: network
+"""
+
+#: The `httpRoute` of Helm's chart scaffold and the home-operations charts (echo, kromgo).
+HTTP_ROUTE = """\
+    httpRoute:
+      enabled: true
+      hostnames:
+        - "{{ .Release.Name }}.${SECRET_DOMAIN}"
+      parentRefs:
+        - name: envoy-external
+          namespace: network
 """

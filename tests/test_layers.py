@@ -32,6 +32,12 @@ SHARED_CONCERNS: dict[str, set[str] | None] = {
     "krmfn.concerns.certificates": None,
     "krmfn.concerns.routes": None,
     "krmfn.concerns.tunnelrules": {"krmfn.concerns.tunnel"},
+    # routes from chart values join the route model for everyone who reads routes
+    "krmfn.concerns.valueroutes": None,
+    # which installation publishes which record: what the records and their targets are checked against
+    "krmfn.concerns.publication": {"krmfn.concerns.dnsrecords", "krmfn.concerns.targets"},
+    # the tunnel's gateway names the tunnel's target records
+    "krmfn.concerns.tunnel": {"krmfn.concerns.targets"},
     "krmfn.concerns.chartvalues": {
         "krmfn.concerns.externaldns",
         "krmfn.concerns.tunnel",

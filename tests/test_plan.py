@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import run_cli
 
 from krmfn.cli import report
+
+PLAN_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema" / "plan.schema.json").read_text())
+REF_APP = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "HTTPRoute",
+    "namespace": "default",
+    "name": "app",
+    "file": None,
+}
 
 CONFIG = """\
 apiVersion: krmfn.dev/v1alpha1
@@ -54,10 +65,11 @@ def test_plan_lists_each_domain_with_where_it_appears(capsys: pytest.CaptureFixt
 def test_plan_json() -> None:
     text, code = report((CONFIG + "---\n" + ISSUER).encode(), None, "plan", as_json=True)
     assert code == 0
-    plans = json.loads(text)
-    assert [p["domain"] for p in plans] == ["example.org", "example.com"]
-    assert plans[0]["dnsNames"] == ["example.org", "*.example.org"]
-    assert plans[1]["secret"] == "example-com-tls"
+    document = json.loads(text)
+    jsonschema.Draft202012Validator(PLAN_SCHEMA).validate(document)
+    assert [d["name"] for d in document["domains"]] == ["example.org", "example.com"]
+    assert document["domains"][0]["certificate"]["dnsNames"] == ["example.org", "*.example.org"]
+    assert document["domains"][1]["certificate"]["secretName"] == "example-com-tls"
 
 
 def test_diff_shows_only_what_changes() -> None:
@@ -110,14 +122,18 @@ def test_plan_lists_every_hostname_with_its_record_and_certificate() -> None:
         "    tls: {certificateRefs: [{kind: Secret, name: x}]}\n"
     )
     text, _ = report("---\n".join([config, ISSUER, route, gateway]).encode(), None, "plan", as_json=True)
-    primary = json.loads(text)[0]
-    hosts = {h["name"]: h for h in primary["hostnames"]}
+    document = json.loads(text)
+    jsonschema.Draft202012Validator(PLAN_SCHEMA).validate(document)
+    hosts = {h["name"]: h for h in document["domains"][0]["hostnames"]}
     assert set(hosts) == {"example.org", "*.example.org", "app.example.org", "a.b.example.org"}
     assert hosts["app.example.org"]["record"] == {
         "type": "CNAME",
         "targets": ["external.example.org"],
-        "source": "external-dns via ext",
+        "proxied": None,
+        "publishedBy": {"via": "route", "resource": REF_APP, "installation": None},
     }
-    assert hosts["app.example.org"]["certificate"] == "network/example-org"
+    assert hosts["app.example.org"]["sources"] == [{"resource": REF_APP, "field": "spec.hostnames[0]"}]
+    assert hosts["app.example.org"]["certificate"]["name"] == "example-org"
+    assert hosts["app.example.org"]["covered"] is True  # krmfn put example-org-tls on the listener
     assert hosts["a.b.example.org"]["certificate"] is None
     assert hosts["example.org"]["record"] is None

@@ -180,9 +180,32 @@ class GatewayDNS(_Model):
     exposure: Literal["public", "lan"] = Field(
         "public", description="IngressClass only: exposure of hosts whose Ingress has no `krmfn.dev/exposure`."
     )
-    lan_address: str | None = Field(
-        None, alias="lanAddress", pattern=_IPV4, description="IngressClass only: the IPv4 address of `lan` hosts."
+    lan_address: str | list[str] | None = Field(
+        None,
+        alias="lanAddress",
+        description="IngressClass only: the IPv4 address of `lan` hosts, or a list of them (one A record with "
+        "every address, e.g. one per worker node).",
     )
+
+    @field_validator("lan_address")
+    @classmethod
+    def _ipv4(cls, value: str | list[str] | None) -> str | list[str] | None:
+        addresses = [value] if isinstance(value, str) else value or []
+        if isinstance(value, list) and not value:
+            raise ValueError("must list at least one address")
+        for address in addresses:
+            if not re.match(_IPV4, address):
+                raise ValueError(f"must be an IPv4 address (or a list of them); {address!r} is not")
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("must not list an address twice")
+        return value
+
+    @property
+    def lan_addresses(self) -> list[str]:
+        """`lanAddress` as a list (empty when unset)."""
+        if self.lan_address is None:
+            return []
+        return [self.lan_address] if isinstance(self.lan_address, str) else list(self.lan_address)
 
 
 class GatewaySpec(_Model):
@@ -257,6 +280,19 @@ class TunnelSpec(_Model):
     gateway: str | None = Field(
         None,
         description="The `spec.gateways` entry the service reaches; default: the one named like the service's host.",
+    )
+    target: str | None = Field(
+        None,
+        pattern=r"^[-_.a-zA-Z0-9${}]+$",
+        description="The tunnel's own name that each tunnel domain's target (the gateway's `dns.target`, e.g. "
+        "`external.{domain}`) is a CNAME to, e.g. `<tunnel id>.cfargotunnel.com`; default: read from the tunnel's "
+        "DNSEndpoint.",
+    )
+    dns_endpoint: K8sName | None = Field(
+        None,
+        alias="dnsEndpoint",
+        description="The DNSEndpoint (in the tunnel's namespace) that publishes the tunnel's target names; default: "
+        "the one whose endpoints point at `*.cfargotunnel.com`, else one krmfn generates when `target` is set.",
     )
     values_path: str | None = Field(
         None, alias="valuesPath", pattern=_VALUES_PATH, description=f"HelmRelease only: {_VALUES_PATH_HELP}"
@@ -512,6 +548,7 @@ def _path(loc: tuple[Any, ...]) -> str:
         "txt_owner_id": "txtOwnerId",
         "txt_prefix": "txtPrefix",
         "lan_address": "lanAddress",
+        "dns_endpoint": "dnsEndpoint",
         "external_dns_annotation_prefix": "externalDNSAnnotationPrefix",
         "reference_grant_version": "referenceGrantVersion",
         "sync_waves": "syncWaves",

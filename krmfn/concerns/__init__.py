@@ -11,8 +11,14 @@ May import: :mod:`krmfn.context`, :mod:`krmfn.errors`, :mod:`krmfn.api` and
 
 - :mod:`~krmfn.concerns.certificates` — a domain's Certificate and Secret names and DNS
   names, which gateways, routes, the tunnel and the plan must agree with;
-- :mod:`~krmfn.concerns.routes` — reading routes and their attachment, for the DNS records
-  and gateways;
+- :mod:`~krmfn.concerns.routes` — the route and Ingress model, reading route resources and
+  their attachment, for the DNS records and gateways;
+- :mod:`~krmfn.concerns.valueroutes` — routes and Ingresses a chart renders from its values,
+  in the same model, for everyone who reads routes;
+- :mod:`~krmfn.concerns.publication` — which external-dns installation publishes which
+  record, for :mod:`~krmfn.concerns.dnsrecords` and :mod:`~krmfn.concerns.targets`;
+- :mod:`~krmfn.concerns.tunnel` — the tunnel's gateway, for the tunnel's target records in
+  :mod:`~krmfn.concerns.targets`;
 - :mod:`~krmfn.concerns.tunnelrules` — the rule-list logic, for :mod:`~krmfn.concerns.tunnel`;
 - :mod:`~krmfn.concerns.chartvalues` — where a chart reads its values in a release (wrapper
   charts), for the concerns that edit Helm values.

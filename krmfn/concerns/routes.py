@@ -1,4 +1,9 @@
-"""HTTPRoutes and GRPCRoutes: which configured gateway each one attaches to, and the checks of SPEC §9.
+"""Routes and Ingresses: the shared model, reading them as resources, attachment, and the checks of SPEC §9.
+
+A *route* is what a Gateway serves hostnames for: an HTTPRoute or GRPCRoute resource, or one a
+chart renders from its values (:mod:`krmfn.concerns.valueroutes` reads those into this same
+model, so attachment, checks, records and the plan treat both alike). An *Ingress* likewise:
+the resource, or one a chart renders.
 
 A route attaches to a Gateway through ``spec.parentRefs``; a ref without ``namespace`` means
 the route's own namespace, without ``kind`` a Gateway, and ``sectionName`` narrows it to one
@@ -10,7 +15,9 @@ managed domain, a domain not served by the gateway the route uses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn.api.config import Config, Domain, GatewaySpec
@@ -19,9 +26,13 @@ from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import ResourceRef
+from krmfn.krm.yamledit import update_text
+from krmfn.krm.yamltext import dump, load
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
+INGRESS_GROUP = "networking.k8s.io"
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 
 @dataclass(frozen=True)
@@ -39,24 +50,96 @@ class ParentRef:
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where a route's ``annotations`` mapping is, inside its item's data.
+
+    *keys* lead from the top of the data to the mapping. With *inner*, *keys* lead to a YAML
+    string (an Argo CD ``helm.values``) and *inner* continues inside the document it holds.
+    """
+
+    keys: tuple[str | int, ...]
+    inner: tuple[str, ...] | None = None
+
+
+RESOURCE_ANNOTATIONS = Location(("metadata", "annotations"))
+
+
+@dataclass(frozen=True)
 class Route:
+    """A route as the cluster will have it: its rendered name, namespace, hostnames and parents."""
+
     item: Item
     kind: str
     name: str
     namespace: str | None
     hostnames: tuple[str, ...]
     parents: tuple[ParentRef, ...]
+    #: The route's own annotations (external-dns reads `controller`, `ttl`, `cloudflare-proxied` there).
+    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: Field path of the route's body in its item: `spec`, or e.g. `spec.values.route.app`.
+    at: str = "spec"
+    #: Field path of each of :attr:`hostnames` in the item.
+    hostname_fields: tuple[str, ...] = ()
+    #: Where its annotations can be written; None when the chart offers no value for them.
+    annotations_at: Location | None = RESOURCE_ANNOTATIONS
+    #: The HelmRelease or Application values it comes from, for messages ("" for a route resource).
+    origin: str = ""
 
     @property
     def ref(self) -> ResourceRef:
         return ref_of(self.item)
 
+    @property
+    def from_values(self) -> bool:
+        return bool(self.origin)
+
     def describe(self) -> str:
-        return self.ref.describe()
+        if not self.origin:
+            return self.ref.describe()
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where} (from {self.origin})"
+
+    def hostname_field(self, index: int) -> str:
+        return self.hostname_fields[index] if index < len(self.hostname_fields) else f"{self.at}.hostnames[{index}]"
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """An Ingress as the cluster will have it: its hosts, class and annotations."""
+
+    item: Item
+    name: str
+    namespace: str | None
+    hosts: tuple[str, ...]
+    class_name: str | None
+    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
+    at: str = "spec"
+    host_fields: tuple[str, ...] = ()
+    annotations_at: Location | None = RESOURCE_ANNOTATIONS
+    origin: str = ""
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ref_of(self.item)
+
+    @property
+    def kind(self) -> str:
+        return "Ingress"
+
+    def describe(self) -> str:
+        if not self.origin:
+            return self.ref.describe()
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"Ingress {where} (from {self.origin})"
+
+
+def strings(value: Any) -> dict[str, str]:
+    """The string entries of an annotations mapping (anything else is not an annotation external-dns reads)."""
+    return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
 
 
 def read_routes(ctx: Context) -> list[Route]:
-    """Every HTTPRoute and GRPCRoute of the input (only these are parsed)."""
+    """Every HTTPRoute and GRPCRoute resource of the input (only these are parsed)."""
     routes = ctx.of_kind(ROUTE_KINDS, group=GATEWAY_GROUP)
     return [route for item in routes if (route := _read(item, ctx.namespace_of(item))) is not None]
 
@@ -68,16 +151,123 @@ def _read(item: Item, namespace_of_route: str | None) -> Route | None:
         return None
     h = item.header
     hostnames = tuple(x for x in spec.get("hostnames") or [] if isinstance(x, str))
+    fields = tuple(f"spec.hostnames[{i}]" for i, x in enumerate(spec.get("hostnames") or []) if isinstance(x, str))
+    return Route(
+        item,
+        h.kind,
+        h.name,
+        namespace_of_route,
+        hostnames,
+        parent_refs(spec.get("parentRefs"), namespace_of_route),
+        strings(item.annotations()),
+        hostname_fields=fields,
+    )
+
+
+def parent_refs(refs: Any, namespace: str | None) -> tuple[ParentRef, ...]:
+    """The entries of a ``parentRefs`` list that name a Gateway; *namespace* is the route's."""
     parents = []
-    for i, ref in enumerate(spec.get("parentRefs") or []):
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
         if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
             continue
         if ref.get("kind", "Gateway") != "Gateway" or ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP:
             continue
-        namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else namespace_of_route
+        ns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else namespace
         section = ref.get("sectionName") if isinstance(ref.get("sectionName"), str) else None
-        parents.append(ParentRef(i, ref["name"], namespace, section))
-    return Route(item, h.kind, h.name, namespace_of_route, hostnames, tuple(parents))
+        parents.append(ParentRef(i, ref["name"], ns, section))
+    return tuple(parents)
+
+
+def read_ingresses(ctx: Context) -> list[Ingress]:
+    """Every Ingress resource of the input."""
+    out = []
+    for item in ctx.of_kind(["Ingress"], group=INGRESS_GROUP):
+        spec = item.data.get("spec")
+        spec = spec if isinstance(spec, dict) else {}
+        rules = spec.get("rules")
+        hosts: list[tuple[str, str]] = [
+            (f"spec.rules[{i}].host", x["host"])
+            for i, x in enumerate(rules if isinstance(rules, list) else [])
+            if isinstance(x, dict) and isinstance(x.get("host"), str)
+        ]
+        annotations = strings(item.annotations())
+        class_name = spec.get("ingressClassName") or annotations.get(INGRESS_CLASS_ANNOTATION)
+        h = item.header
+        out.append(
+            Ingress(
+                item,
+                h.name,
+                ctx.namespace_of(item),
+                tuple(host for _, host in hosts),
+                class_name if isinstance(class_name, str) else None,
+                annotations,
+                host_fields=tuple(f for f, _ in hosts),
+            )
+        )
+    return out
+
+
+def write_annotations(ctx: Context, owner: Route | Ingress, updates: Mapping[str, str | None], why: str) -> bool:
+    """Set (or, for None, remove) annotations of *owner* where its item keeps them; False when nothing changed.
+
+    An annotations mapping that ends up empty is removed with its key, so undoing an edit
+    gives back what the user wrote.
+    """
+    at = owner.annotations_at
+    if at is None:  # pragma: no cover - callers check that the chart offers annotations
+        raise ValueError("the route's annotations cannot be written")
+    new = copy.deepcopy(owner.item.data)
+    holder: Any = new
+    for key in at.keys[:-1]:
+        holder = _step(holder, key)
+    last = at.keys[-1]
+    if not isinstance(holder, dict) or not isinstance(last, str):
+        return False
+    if at.inner is None:
+        if not _apply(holder, last, updates):
+            return False
+    else:
+        text = holder.get(last)
+        what = f"`{'.'.join(str(k) for k in at.keys)}`"
+        document = load(text, what) if isinstance(text, str) and text.strip() else {}
+        if not isinstance(document, dict):
+            return False
+        values = copy.deepcopy(document)
+        inner: Any = values
+        for key in at.inner[:-1]:
+            inner = inner.setdefault(key, {}) if isinstance(inner, dict) else None
+        if not isinstance(inner, dict) or not _apply(inner, at.inner[-1], updates):
+            return False
+        holder[last] = update_text(text, values, what) if isinstance(text, str) and text.strip() else dump(values)
+    return ctx.replace(owner.item, new, why)
+
+
+def _step(node: Any, key: str | int) -> Any:
+    """One key further into *node*, creating a missing mapping (never a missing list entry)."""
+    if isinstance(key, int):
+        return node[key] if isinstance(node, list) and 0 <= key < len(node) else None
+    if not isinstance(node, dict):
+        return None
+    if not isinstance(node.get(key), dict | list):
+        node[key] = {}
+    return node[key]
+
+
+def _apply(holder: dict[str, Any], key: str, updates: Mapping[str, str | None]) -> bool:
+    current = holder.get(key)
+    annotations = dict(current) if isinstance(current, dict) else {}
+    for name, value in updates.items():
+        if value is None:
+            annotations.pop(name, None)
+        else:
+            annotations[name] = value
+    if annotations == (current if isinstance(current, dict) else {}):
+        return False
+    if annotations:
+        holder[key] = annotations
+    else:
+        holder.pop(key, None)
+    return True
 
 
 def gateway_of(config: Config, ref: ParentRef) -> tuple[int, GatewaySpec] | None:
@@ -123,45 +313,50 @@ def matches_listener(hostname: str, listener_hostnames: list[str | None]) -> boo
     return False
 
 
-def check(ctx: Context) -> None:
+def check(ctx: Context, routes: list[Route]) -> None:
     """Report route hostnames and parent refs that would not be served as the config intends."""
+    for route in routes:
+        check_route(ctx, route)
+
+
+def check_route(ctx: Context, route: Route) -> None:
     config = ctx.config
-    for route in read_routes(ctx):
-        attached: list[tuple[int, GatewaySpec]] = []
-        for parent in route.parents:
-            found = gateway_of(config, parent)
-            if found is None:
-                ctx.report(
-                    r.info(
-                        f"{route.describe()} is attached to {parent.describe()}, which `spec.gateways` does not list; "
-                        "its hostnames there get no certificate or DNS record from MultiDomain",
-                        resource=route.ref,
-                        field=f"spec.parentRefs[{parent.index}]",
-                        file=route.item.path,
-                    )
+    attached: list[tuple[int, GatewaySpec]] = []
+    for parent in route.parents:
+        where = f"{route.at}.parentRefs[{parent.index}]"
+        found = gateway_of(config, parent)
+        if found is None:
+            ctx.report(
+                r.info(
+                    f"{route.describe()} is attached to {parent.describe()}, which `spec.gateways` does not list; "
+                    "its hostnames there get no certificate or DNS record from MultiDomain",
+                    resource=route.ref,
+                    field=where,
+                    file=route.item.path,
                 )
-                continue
-            attached.append(found)
-            index, gateway = found
-            if gateway.mode == "perDomain" and parent.section == gateway.listener:
-                ctx.report(
-                    r.warning(
-                        f"{route.describe()} must not name listener {gateway.listener!r} in "
-                        f"`spec.parentRefs[{parent.index}].sectionName`: `spec.gateways[{index}].mode: perDomain` "
-                        "replaces it with one listener per domain; remove `sectionName`",
-                        resource=route.ref,
-                        field=f"spec.parentRefs[{parent.index}].sectionName",
-                        file=route.item.path,
-                    )
+            )
+            continue
+        attached.append(found)
+        index, gateway = found
+        if gateway.mode == "perDomain" and parent.section == gateway.listener:
+            ctx.report(
+                r.warning(
+                    f"{route.describe()} must not name listener {gateway.listener!r} in "
+                    f"`{where}.sectionName`: `spec.gateways[{index}].mode: perDomain` "
+                    "replaces it with one listener per domain; remove `sectionName`",
+                    resource=route.ref,
+                    field=f"{where}.sectionName",
+                    file=route.item.path,
                 )
-        if attached:
-            _check_hostnames(ctx, route, attached)
+            )
+    if attached:
+        _check_hostnames(ctx, route, attached)
 
 
 def _check_hostnames(ctx: Context, route: Route, attached: list[tuple[int, GatewaySpec]]) -> None:
     config = ctx.config
     for i, hostname in enumerate(route.hostnames):
-        where = {"resource": route.ref, "field": f"spec.hostnames[{i}]", "file": route.item.path}
+        where = {"resource": route.ref, "field": route.hostname_field(i), "file": route.item.path}
         domain = domain_of(config, hostname)
         if domain is None:
             ctx.report(

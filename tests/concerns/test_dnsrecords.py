@@ -11,6 +11,8 @@ from crdschema import assert_manifests_valid
 from manifests import (
     CERTIFICATES,
     DOMAINS,
+    EXTERNAL_DNS,
+    EXTERNAL_DNS_INSTALLATION,
     HTTP_LISTENER,
     PRODUCTION_SECRETS,
     certificates,
@@ -35,11 +37,14 @@ CONFIG = multidomain(
     - name: envoy-internal
       namespace: network
 """,
+    EXTERNAL_DNS_INSTALLATION,
 )
 
 # Both Gateways already list both Secrets: the records, not the refs, are under test here.
 GATEWAYS = (
-    gateway(HTTP_LISTENER + https_listener(*PRODUCTION_SECRETS))
+    EXTERNAL_DNS
+    + "---\n"
+    + gateway(HTTP_LISTENER + https_listener(*PRODUCTION_SECRETS))
     + "---\n"
     + gateway(https_listener(*PRODUCTION_SECRETS), name="envoy-internal", target="internal.${SECRET_DOMAIN}")
 )
@@ -308,7 +313,8 @@ def test_wildcard_listener_matches_deeper_names_and_parent_ref_namespace_default
 
 
 def test_missing_gateway_means_no_records() -> None:
-    internal_only = GATEWAYS.split("---\n")[1]
+    installation, _, internal = GATEWAYS.split("---\n")
+    internal_only = installation + "---\n" + internal
     exp = expand_yaml(CONFIG, internal_only + route('["echo.example.org"]'))
     assert by_kind(exp, "DNSEndpoint") == []
 
@@ -332,6 +338,7 @@ INGRESS_CONFIG = multidomain(
       kind: IngressClass
       dns: {target: "external.{domain}", lanAddress: 192.168.1.20}
 """,
+    EXTERNAL_DNS_INSTALLATION,
 )
 
 
@@ -346,7 +353,7 @@ def ingress(hosts: list[str], *, annotations: str = "", class_line: str = "  ing
 
 
 def test_public_ingress_hosts_get_proxied_cnames_to_their_own_domain() -> None:
-    exp = expand_yaml(INGRESS_CONFIG, ingress(["app.example.com", "app.example.org"]))
+    exp = expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + ingress(["app.example.com", "app.example.org"]))
     proxied = [{"name": "external-dns.alpha.kubernetes.io/cloudflare-proxied", "value": "true"}]
     assert endpoints(exp, "app-ingress") == [
         {
@@ -368,7 +375,9 @@ def test_public_ingress_hosts_get_proxied_cnames_to_their_own_domain() -> None:
 
 
 def test_lan_ingress_hosts_get_unproxied_a_records() -> None:
-    exp = expand_yaml(INGRESS_CONFIG, ingress(["nas.example.org"], annotations="    krmfn.dev/exposure: lan\n"))
+    exp = expand_yaml(
+        INGRESS_CONFIG, EXTERNAL_DNS + ingress(["nas.example.org"], annotations="    krmfn.dev/exposure: lan\n")
+    )
     assert endpoints(exp, "app-ingress") == [
         {
             "dnsName": "nas.example.org",
@@ -380,18 +389,18 @@ def test_lan_ingress_hosts_get_unproxied_a_records() -> None:
 
 
 def test_wildcard_ingress_hosts_never_get_a_record() -> None:
-    exp = expand_yaml(INGRESS_CONFIG, ingress(["'*.example.org'", "app.example.org"]))
+    exp = expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + ingress(["'*.example.org'", "app.example.org"]))
     assert [e["dnsName"] for e in endpoints(exp, "app-ingress")] == ["app.example.org"]
     assert any("wildcard host '*.example.org' gets no DNS record" in m for m in messages(exp, "info"))
 
 
 def test_ingress_of_another_class_or_with_only_unmanaged_hosts_is_unchanged() -> None:
     other = ingress(["app.example.org"], class_line="  ingressClassName: internal\n")
-    exp = expand_yaml(INGRESS_CONFIG, other)
+    exp = expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + other)
     assert by_kind(exp, "DNSEndpoint") == []
     assert text_of(exp, "Ingress", "app") == other.removeprefix("---\n")
     unmanaged = ingress(["app.other.net"])
-    assert by_kind(expand_yaml(INGRESS_CONFIG, unmanaged), "DNSEndpoint") == []
+    assert by_kind(expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + unmanaged), "DNSEndpoint") == []
 
 
 def test_legacy_class_annotation_and_unmanaged_host_fallback() -> None:
@@ -406,7 +415,7 @@ def test_legacy_class_annotation_and_unmanaged_host_fallback() -> None:
         "recordType": "CNAME",
         "targets": ["tunnel.other.net"],
     }
-    exp = expand_yaml(INGRESS_CONFIG, ingress(["app.example.org", "app.other.net"]))
+    exp = expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + ingress(["app.example.org", "app.other.net"]))
     assert any("host 'app.other.net' of Ingress default/app gets no DNS record" in m for m in messages(exp, "warning"))
 
 
@@ -436,15 +445,15 @@ def test_exposure_the_class_cannot_serve_is_an_error(config: str, exposure: str)
 
 def test_ingress_without_spec_is_unchanged() -> None:
     stream = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: app, namespace: default}\n"
-    exp = expand_yaml(INGRESS_CONFIG, stream)
+    exp = expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + "---\n" + stream)
     assert text_of(exp, "Ingress", "app") == stream
 
 
 def test_ingress_the_user_took_from_external_dns_and_repeated_hosts() -> None:
     stream = ingress(["app.example.org"], annotations="    external-dns.alpha.kubernetes.io/controller: none\n")
-    assert by_kind(expand_yaml(INGRESS_CONFIG, stream), "DNSEndpoint") == []
+    assert by_kind(expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + stream), "DNSEndpoint") == []
     twice = ingress(["app.example.org", "app.example.org"])
-    assert len(endpoints(expand_yaml(INGRESS_CONFIG, twice), "app-ingress")) == 1
+    assert len(endpoints(expand_yaml(INGRESS_CONFIG, EXTERNAL_DNS + twice), "app-ingress")) == 1
 
 
 def test_route_without_namespace_gets_a_dns_endpoint_without_one() -> None:

@@ -380,7 +380,7 @@ def test_output_validates_against_the_gateway_api_schema(config: str) -> None:
         (
             "[{name: c, kind: IngressClass, dns: {exposure: lan, lanAddress: 10.0.0.300}}]",
             "spec.gateways[0].dns.lanAddress",
-            "must match",
+            "must be an IPv4 address",
         ),
         ("[{name: gw, namespace: n, mode: split}]", "spec.gateways[0].mode", "'shared' or 'perDomain'"),
         (

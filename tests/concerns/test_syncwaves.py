@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 from conftest import expand_yaml, messages
-from manifests import certificates, domains, gateway, httproute, https_listener, multidomain
+from manifests import (
+    EXTERNAL_DNS,
+    EXTERNAL_DNS_INSTALLATION,
+    certificates,
+    domains,
+    gateway,
+    httproute,
+    https_listener,
+    multidomain,
+)
 
 from krmfn.api.config import load_config
 from krmfn.concerns.syncwaves import ANNOTATION, DEFAULT_WAVES, waves
@@ -28,12 +37,15 @@ CONFIG = multidomain(
   guardrails: {}
   expiryAlerts: {}
 """,
+    EXTERNAL_DNS_INSTALLATION,
 )
 
 WITH_WAVES = CONFIG + "  syncWaves: {}\n"
 
 STREAM = (
-    gateway(https_listener("example-com-tls", namespace="cert-manager"), target="external.example.com")
+    EXTERNAL_DNS
+    + "---\n"
+    + gateway(https_listener("example-com-tls", namespace="cert-manager"), target="external.example.com")
     + "---\n"
     + httproute(
         "echo", '["echo.example.org"]', parents="[{name: envoy-external, namespace: network, sectionName: https}]"

@@ -25,7 +25,9 @@ VERIFY_SCHEMA = json.loads((ROOT / "schema" / "verify.schema.json").read_text())
 
 
 def _example_input() -> bytes:
-    docs = [(EXAMPLE / name).read_text() for name in ("multidomain.yaml", "apps.yaml", "envoy.yaml")]
+    docs = [
+        (EXAMPLE / name).read_text() for name in ("multidomain.yaml", "apps.yaml", "envoy.yaml", "external-dns.yaml")
+    ]
     return "\n---\n".join(docs).encode()
 
 
