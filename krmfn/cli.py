@@ -188,7 +188,11 @@ def report(
         if as_json:
             return json.dumps(planning.diff_json(inp.items, expansion), indent=2) + "\n", code
         return planning.diff(inp.items, expansion), code
-    document = planning.plan_document(config, expansion, inp.items)
+    try:
+        document = planning.plan_document(config, expansion, inp.items)
+    except KrmfnError as exc:  # an item the plan must read but cannot: the input's fault, said once
+        print(r.error(str(exc)).line(), file=sys.stderr)
+        return "", 1
     if as_json:
         return json.dumps(document, indent=2) + "\n", code
     return planning.render(document), code

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,7 +39,7 @@ from krmfn.errors import InputError
 from krmfn.expand import Expansion
 from krmfn.krm.item import Item
 from krmfn.krm.yamltext import load
-from krmfn.layout import Layout
+from krmfn.layout import Layout, resource_header
 
 API_VERSION = "krmfn.dev/v1alpha1"
 #: Annotations of a Gateway's `spec.infrastructure` that hold its load-balancer addresses.
@@ -59,7 +59,9 @@ def plan_document(config: Config, expansion: Expansion, original: Sequence[Item]
             "primary": domain.primary,
             "tunnel": domain.tunnel,
             "certificate": _certificate(expansion.certificates.get(domain.name.text)),
-            "appearsIn": list(_appears_in(domain, expansion.certificates.get(domain.name.text), touched)),
+            "appearsIn": list(
+                _appears_in(domain, expansion.certificates.get(domain.name.text), touched, view.ctx.namespace_of)
+            ),
             "hostnames": [h for h in hosts if _domain_of(config, h["name"]) is domain],
         }
         for domain in config.domains
@@ -83,11 +85,11 @@ def _domain_of(config: Config, hostname: str) -> Domain | None:
     return domain_of(config, hostname[2:] if hostname.startswith("*.") else hostname)
 
 
-def _ref(item: Item, **extra: Any) -> dict[str, Any]:
+def _ref(item: Item, namespace: str | None = None) -> dict[str, Any]:
+    """A resource of the output; *namespace*: where it lands, when its file does not say."""
     h = item.header
-    out: dict[str, Any] = {"apiVersion": h.api_version, "kind": h.kind, "namespace": h.namespace, "name": h.name}
-    out["file"] = item.path
-    return {**out, **extra}
+    where = h.namespace or namespace
+    return {"apiVersion": h.api_version, "kind": h.kind, "namespace": where, "name": h.name, "file": item.path}
 
 
 def _certificate(cert: ManagedCertificate | None) -> dict[str, Any] | None:
@@ -110,15 +112,18 @@ def _certificate(cert: ManagedCertificate | None) -> dict[str, Any] | None:
     }
 
 
-def _appears_in(domain: Domain, cert: ManagedCertificate | None, touched: Sequence[Item]) -> Iterator[dict[str, Any]]:
+def _appears_in(
+    domain: Domain, cert: ManagedCertificate | None, touched: Sequence[Item], namespace_of: Callable[[Item], str | None]
+) -> Iterator[dict[str, Any]]:
     """Every place in a generated or changed resource that lists the domain or its Secret."""
     needles = [domain.name.text] + ([cert.secret] if cert else [])
     for item in touched:
-        if item.header.kind == "Certificate":
-            continue
+        header = resource_header(item)
+        if header is None or header.kind == "Certificate":
+            continue  # kustomizations krmfn lists its files in are placement, not where the domain appears
         data = {k: v for k, v in item.data.items() if k != "metadata"}
         for path in _mentions(data, needles):
-            yield {"resource": _ref(item), "field": path}
+            yield {"resource": _ref(item, namespace_of(item)), "field": path}
 
 
 def _mentions(value: Any, needles: Sequence[str], path: str = "") -> Iterator[str]:
@@ -161,6 +166,9 @@ class _View:
         self.infrastructure = publication.infrastructure_hostnames(self.ctx)
         self.rules = _tunnel_rules(self.ctx)
 
+    def ref(self, item: Item) -> dict[str, Any]:
+        return _ref(item, self.ctx.namespace_of(item))
+
     def hostnames(self) -> list[dict[str, Any]]:
         found: dict[str, _Host] = {}
 
@@ -178,7 +186,7 @@ class _View:
             for i, name in enumerate(route.hostnames):
                 if _domain_of(self.config, name) is not None:
                     entry = host(name)
-                    entry.sources.append({"resource": _ref(route.item), "field": route.hostname_field(i)})
+                    entry.sources.append({"resource": self.ref(route.item), "field": route.hostname_field(i)})
                     entry.gateways += attached
                     entry.routes.append(route)
         classes = {g.name: g for g in self.config.spec.gateways if g.kind == "IngressClass"}
@@ -187,7 +195,7 @@ class _View:
                 if _domain_of(self.config, name) is not None:
                     entry = host(name)
                     field = ingress.host_fields[i] if i < len(ingress.host_fields) else ingress.at
-                    entry.sources.append({"resource": _ref(ingress.item), "field": field})
+                    entry.sources.append({"resource": self.ref(ingress.item), "field": field})
                     if ingress.class_name in classes:
                         entry.gateways.append((classes[ingress.class_name], None))
                     entry.routes.append(ingress)
@@ -197,7 +205,8 @@ class _View:
                 continue
             entry = host(eps[0].name)
             entry.sources.append({"resource": _endpoint_ref(eps[0]), "field": "spec.endpoints"})
-        ordered = sorted(found.values(), key=lambda h: (h.name.removeprefix("*."), not h.name.startswith("*.")))
+        # each name after its parent domain's names; an apex before its wildcard
+        ordered = sorted(found.values(), key=lambda h: (h.name.removeprefix("*."), h.name.startswith("*.")))
         return [self._entry(h) for h in ordered]
 
     def _entry(self, host: _Host) -> dict[str, Any]:
@@ -280,7 +289,11 @@ class _View:
             "type": "A" if re.fullmatch(r"[0-9.]+", first) else "CNAME",
             "targets": [first],
             "proxied": proxied,
-            "publishedBy": {"via": via, "resource": _ref(owner.item), "installation": _installation_ref(installation)},
+            "publishedBy": {
+                "via": via,
+                "resource": self.ref(owner.item),
+                "installation": _installation_ref(installation),
+            },
         }
 
     def _gateway_target(self, route: Route) -> tuple[GatewaySpec | None, str | None]:

@@ -261,9 +261,11 @@ def endpoints(ctx: Context) -> dict[str, list[Endpoint]]:
     """Every DNSEndpoint endpoint, by folded name: the input's, then the ones generated so far."""
     prefix = ctx.config.spec.external_dns_annotation_prefix
     out: dict[str, list[Endpoint]] = {}
-    sources: list[tuple[dict[str, Any], ResourceRef, bool, str | None]] = [
-        (item.data, ref_of(item), False, item.path) for item in ctx.of_kind(["DNSEndpoint"])
-    ]
+    sources: list[tuple[dict[str, Any], ResourceRef, bool, str | None]] = []
+    for item in ctx.of_kind(["DNSEndpoint"]):
+        h = item.header
+        ref = ResourceRef(h.api_version, h.kind, h.name, h.namespace or ctx.namespace_of(item))
+        sources.append((item.data, ref, False, item.path))
     for gen in ctx.generated:
         if gen.data.get("kind") == "DNSEndpoint":
             meta = gen.data["metadata"]

@@ -29,7 +29,11 @@ RENDERED = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected" / "Kptfi
 REAL_LAYOUTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "flux-vars.env").is_file())
 #: Real-layout fixtures krmfn cannot render yet, and why: strict, so that the day they render
 #: the test fails until this entry goes.
-NOT_RENDERED_YET = dict.fromkeys(sorted(set(REAL_LAYOUTS) - set(RENDERED)), "krmfn stops on the tree's kustomization.yaml items (`Kustomization must have a string metadata.name`): " "whole trees as input (issues 11, 13); the hand-written Certificate also needs adoption (issue 11)")
+NOT_RENDERED_YET = dict.fromkeys(
+    sorted(set(REAL_LAYOUTS) - set(RENDERED)),
+    "krmfn stops on the tree's kustomization.yaml items (`Kustomization must have a string metadata.name`): "
+    "whole trees as input (issues 11, 13); the hand-written Certificate also needs adoption (issue 11)",
+)
 #: Examples whose config uses what `init` does not read back (yet), and why.
 NOT_READ = {
     "expiry-alerts": "`expiryAlerts` is not read from the generated PrometheusRule",
