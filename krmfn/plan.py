@@ -199,9 +199,9 @@ class _View:
                     if ingress.class_name in classes:
                         entry.gateways.append((classes[ingress.class_name], None))
                     entry.routes.append(ingress)
-        targets = {publication.fold(t) for eps in self.endpoints.values() for ep in eps for t in ep.targets}
         for key, eps in self.endpoints.items():
-            if key in found or key in targets or _domain_of(self.config, eps[0].name) is None:
+            # every name a DNSEndpoint publishes, the tunnel's target names included: each must resolve
+            if key in found or _domain_of(self.config, eps[0].name) is None:
                 continue
             entry = host(eps[0].name)
             entry.sources.append({"resource": _endpoint_ref(eps[0]), "field": "spec.endpoints"})
