@@ -179,7 +179,11 @@ def report(
         _to_stderr(loaded)
         return "", 1
     config, config_item = loaded
-    expansion = expand(config, list(inp.items), config_path=config_item.path, plain_stream=inp.form == "stream")
+    try:
+        expansion = expand(config, list(inp.items), config_path=config_item.path, plain_stream=inp.form == "stream")
+    except KrmfnError as exc:  # an item that cannot be read: the input's fault, one line, no traceback
+        print(r.error(str(exc)).line(), file=sys.stderr)
+        return "", 1
     _to_stderr(expansion.results)
     code = 1 if r.has_errors(expansion.results) else 0
     if command == "check":
