@@ -171,3 +171,114 @@ def test_every_examples_plan_follows_the_schema(name: str) -> None:
     document = json.loads(text)
     jsonschema.Draft202012Validator(PLAN_SCHEMA).validate(document)
     assert [d["name"] for d in document["domains"]], name
+
+
+def test_the_chain_of_a_second_domain_hostname() -> None:
+    """Record → publisher and installation → target and its publisher → certificate and what serves it → rule."""
+    from manifests import (
+        CLOUDFLARE_TUNNEL,
+        EXTERNAL_DNS,
+        EXTERNAL_DNS_INSTALLATION,
+        HTTP_ROUTE,
+        certificates,
+        domains,
+        gateway,
+        helmrelease,
+        https_listener,
+        multidomain,
+    )
+
+    config = multidomain(
+        domains("${SECRET_DOMAIN}", "example.org"),
+        certificates(suffix="production"),
+        "  gateways:\n    - {name: envoy-external, namespace: network, dns: {target: 'external.{domain}'}}\n",
+        EXTERNAL_DNS_INSTALLATION,
+        "  tunnel:\n    kind: HelmRelease\n    name: cloudflare-tunnel\n    namespace: network\n"
+        "    service: https://envoy-external.network.svc.cluster.local:443\n",
+    ).replace(
+        "metadata: {name: edge}", 'metadata: {name: edge, annotations: {config.kubernetes.io/local-config: "true"}}'
+    )
+    lb = gateway(https_listener("${SECRET_DOMAIN//./-}-production-tls")).replace(
+        "spec:\n", "spec:\n  infrastructure:\n    annotations: {lbipam.cilium.io/ips: 192.168.42.23}\n", 1
+    )
+    tunnel_endpoint = (
+        "apiVersion: externaldns.k8s.io/v1alpha1\nkind: DNSEndpoint\nmetadata: {name: cloudflare-tunnel, namespace: network}\n"
+        'spec:\n  endpoints:\n    - {dnsName: "external.${SECRET_DOMAIN}", recordType: CNAME, targets: [tunnel-1.cfargotunnel.com]}\n'
+    )
+    echo = helmrelease("echo", HTTP_ROUTE.replace("${SECRET_DOMAIN}", "example.org"))
+    stream = "---\n".join([config, EXTERNAL_DNS, lb, CLOUDFLARE_TUNNEL, tunnel_endpoint, echo])
+    text, code = report(stream.encode(), None, "plan", as_json=True)
+    assert code == 0
+    document = json.loads(text)
+    jsonschema.Draft202012Validator(PLAN_SCHEMA).validate(document)
+    second = document["domains"][1]
+    assert (second["name"], second["tunnel"]) == ("example.org", True)
+    host = next(h for h in second["hostnames"] if h["name"] == "echo.example.org")
+    installation = {"kind": "HelmRelease", "namespace": "network", "name": "cloudflare-dns"}
+    assert host["sources"][0]["field"] == "spec.values.httpRoute.hostnames[0]"
+    assert host["sources"][0]["resource"]["kind"] == "HelmRelease"
+    assert host["exposure"] == "public"
+    assert host["record"] == {
+        "type": "CNAME",
+        "targets": ["external.example.org"],
+        "proxied": True,  # the installation runs with --cloudflare-proxied
+        "publishedBy": {
+            "via": "DNSEndpoint",
+            "resource": {
+                "apiVersion": "externaldns.k8s.io/v1alpha1",
+                "kind": "DNSEndpoint",
+                "namespace": "default",
+                "name": "echo-helmrelease",
+                "file": None,
+            },
+            "installation": installation,
+        },
+    }
+    assert host["target"]["name"] == "external.example.org"
+    assert host["target"]["record"]["targets"] == ["tunnel-1.cfargotunnel.com"]  # krmfn added it to the tunnel's
+    assert host["target"]["record"]["publishedBy"]["resource"]["name"] == "cloudflare-tunnel"
+    assert host["certificate"]["servedBy"] == [
+        {
+            "kind": "Gateway",
+            "namespace": "network",
+            "name": "envoy-external",
+            "listener": "https",
+            "addresses": ["192.168.42.23"],
+        }
+    ]
+    assert host["covered"] is True
+    assert host["tunnelRule"] == {
+        "hostname": "*.example.org",
+        "service": "https://envoy-external.network.svc.cluster.local:443",
+        "originServerName": "external.example.org",
+    }
+    text_form, _ = report(stream.encode(), None, "plan")
+    assert (
+        "      target   external.example.org: CNAME tunnel-1.cfargotunnel.com (proxied) from DNSEndpoint network/cloudflare-tunnel"
+        in text_form
+    )
+
+
+def test_a_target_nothing_publishes_and_a_name_nothing_serves_are_marked() -> None:
+    config = CONFIG.replace(
+        "  certificates:",
+        "  gateways:\n    - {name: ext, namespace: network, dns: {target: 'external.{domain}'}}\n"
+        "  externalDNS:\n    - {kind: Deployment, name: external-dns, namespace: network}\n  certificates:",
+    )
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: external-dns, namespace: network}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: external-dns\n"
+        "          args: [--source=crd, --source=gateway-httproute, --domain-filter=example.org]\n"
+    )
+    gateway_text = (
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: ext\n  namespace: network\n"
+        "  annotations: {external-dns.alpha.kubernetes.io/target: external.example.org}\n"
+        "spec:\n  gatewayClassName: envoy\n  listeners:\n  - {name: https, protocol: HTTPS, port: 443, hostname: '*.example.org'}\n"
+    )
+    route = (
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: app, namespace: default}\n"
+        "spec:\n  parentRefs: [{name: ext, namespace: network}]\n  hostnames: [app.example.com]\n"
+    )
+    text, _ = report("---\n".join([config, ISSUER, deployment, gateway_text, route]).encode(), None, "plan")
+    assert "PUBLISHED BY NOTHING in the input" in text
+    assert "NOT SERVED by any listener or Ingress" in text  # `*.example.org` does not admit app.example.com
