@@ -170,3 +170,22 @@ def test_routes_on_a_gateway_the_installation_does_not_read_are_no_conflict() ->
     echo = httproute("echo", '["echo.${SECRET_DOMAIN}"]', parents="[{name: envoy-internal, namespace: network}]")
     exp = expand_yaml(CONFIG, BASE + "---\n" + internal + "---\n" + user + "---\n" + echo)
     assert not [m for m in messages(exp, "warning") if "must have one record" in m]  # --gateway-name=envoy-external
+
+
+def test_without_configured_installations_the_users_tunnel_endpoint_is_extended() -> None:
+    """Something reads the tunnel's own DNSEndpoint already; with no installation listed, nothing says no."""
+    config = CONFIG.replace(EXTERNAL_DNS_INSTALLATION, "")
+    exp = expand_yaml(config, BASE)
+    assert "external.example.org" in endpoint_text(exp)
+    assert messages(exp, "error") == []
+
+
+def test_filters_that_do_not_admit_the_new_target_stop_it() -> None:
+    config = CONFIG.replace(
+        "    - {kind: HelmRelease, name: cloudflare-dns, namespace: network}\n",
+        "    - {kind: HelmRelease, name: cloudflare-dns, namespace: network, domains: ['${SECRET_DOMAIN}']}\n",
+    )
+    exp = expand_yaml(config, BASE)
+    assert "external.example.org" not in endpoint_text(exp)
+    (error,) = [m for m in messages(exp, "error") if "tunnel's target" in m]
+    assert "admit the tunnel's target external.example.org" in error
