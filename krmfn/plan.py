@@ -19,6 +19,7 @@ RFC 6902 operations.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -413,8 +414,6 @@ def _exposure(record: dict[str, Any] | None, domain: Domain) -> str | None:
 
 
 def _is_private(address: str) -> bool:
-    import ipaddress
-
     try:
         return ipaddress.ip_address(address).is_private
     except ValueError:
