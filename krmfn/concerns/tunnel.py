@@ -269,6 +269,8 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
         return
     for message in result.warnings:
         ctx.report(r.warning(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
+    for message in result.infos:
+        ctx.report(r.info(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
     if ingress is not None and same(result.rules, ingress):
         return
     what = f"the cloudflared config at `{where}`"

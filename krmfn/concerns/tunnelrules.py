@@ -10,6 +10,13 @@ without a hostname (or with ``*``) and without a path is a catch-all, and exactl
 rule must be one. So a domain nested under another (``staging.example.com`` under
 ``example.com``) needs its rules before its parent's wildcard, and a rule the user wrote for
 one host under a managed domain must stay before that domain's wildcard.
+
+A rule for a managed hostname is krmfn's when it follows krmfn's convention (the caller's
+*is_owned*, e.g. the gateway's DNS target as origin server name): krmfn takes it over, setting
+the service and the ``originRequest`` keys it manages and keeping every other key the user
+wrote (``noTLSVerify``, ``http2Origin``, …). Any other rule for a managed hostname is the
+user's choice (a dedicated apex gateway, its own SNI): it stays as written, and only the
+missing rules are added.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ class Plan:
     user_rules: set[int] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -343,19 +351,62 @@ def plan(
             user.append((i, rule))
             out.user_rules.add(i)
 
-    chain = [rule for domain in managed for rule in (domain.apex, domain.wildcard)]
-    for rule in chain:
+    chain: list[dict[str, Any]] = []
+    for rule in (rule for domain in managed for rule in (domain.apex, domain.wildcard)):
         host = rule["hostname"].lower()
-        if host not in existing:
+        old = existing.get(host)
+        if old is None:
             out.added.append(rule["hostname"])
-        elif existing[host] != rule:
+            chain.append(rule)
+            continue
+        taken = take_over(old, rule)
+        if taken == old:
+            chain.append(old)
+        elif is_owned(old):
             out.updated.append(rule["hostname"])
+            chain.append(taken)
+        else:
+            out.user_rules.add(anchors[host])
+            out.infos.append(
+                f"ingress[{anchors[host]}] {describe(old)} is the user's rule for a managed hostname and was left "
+                f"as written (service {old.get('service')!r}, origin server name "
+                f"{_origin_name(old)!r}); MultiDomain would have written service {rule['service']!r}, origin "
+                f"server name {_origin_name(rule)!r}"
+            )
+            chain.append(old)
 
     merged = _merge(user, chain, anchors, total, out.warnings)
     merged.append(catch_all if catch_all is not None else (None, {"service": catch_all_service}))
     out.rules = [rule for _, rule in merged]
     out.origins = [origin for origin, _ in merged]
     return out
+
+
+def take_over(old: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """*old* as krmfn writes it: *wanted*'s service and ``originRequest`` keys, the user's other keys kept.
+
+    The origin server name is krmfn's to choose: one it does not write (no listener serves a
+    name for the rule) is removed, since the old one was krmfn's convention too.
+    """
+    wanted_origin = wanted.get("originRequest") or {}
+    origin = old.get("originRequest")
+    kept = dict(origin) if isinstance(origin, dict) else {}
+    if "originServerName" not in wanted_origin:
+        kept.pop("originServerName", None)
+    kept.update(wanted_origin)
+    merged = dict(old)
+    merged["service"] = wanted["service"]
+    if kept:
+        merged["originRequest"] = kept
+    else:
+        merged.pop("originRequest", None)
+    return merged
+
+
+def _origin_name(rule: dict[str, Any]) -> str | None:
+    origin = rule.get("originRequest")
+    name = origin.get("originServerName") if isinstance(origin, dict) else None
+    return str(name) if name is not None else None
 
 
 def _merge(

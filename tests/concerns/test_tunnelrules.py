@@ -19,6 +19,7 @@ from krmfn.concerns.tunnelrules import (
     plan,
     rule_problems,
     stay_in_place,
+    take_over,
 )
 
 SVC = "https://envoy-external.network.svc.cluster.local:443"
@@ -276,12 +277,77 @@ def test_plan_drops_owned_rules_and_duplicates() -> None:
     assert "repeats a managed hostname" in p.warnings[0]
 
 
-def test_plan_reports_updated_rules() -> None:
+def test_plan_takes_over_a_rule_of_its_own_convention_keeping_the_users_settings() -> None:
     m = managed("example.com")
-    old = {"hostname": "*.example.com", "originRequest": {"originServerName": "external.other.com"}, "service": SVC}
-    p = plan([dict(m.apex), old], [m], never_owned, "http_status:404")
+    old = {
+        "hostname": "*.example.com",
+        "originRequest": {"noTLSVerify": True, "originServerName": "external.other.com"},
+        "service": "http://old:80",
+    }
+    p = plan([dict(m.apex), old], [m], lambda rule: rule is old, "http_status:404")
     assert p.updated == ["*.example.com"]
-    assert p.rules[1] == m.wildcard
+    assert p.infos == []
+    assert p.rules[1] == {
+        "hostname": "*.example.com",
+        "originRequest": {"noTLSVerify": True, "originServerName": "external.example.com"},
+        "service": SVC,
+    }
+
+
+def test_plan_leaves_the_users_rule_for_a_managed_hostname_as_written() -> None:
+    m = managed("example.com")
+    apex = {
+        "hostname": "example.com",
+        "service": "https://root:443",
+        "originRequest": {"originServerName": "example.com"},
+    }
+    p = plan([apex, dict(m.wildcard), {"service": "http_status:404"}], [m], never_owned, "http_status:404")
+    assert p.rules[0] is apex
+    assert p.added == p.updated == []
+    (info,) = p.infos
+    assert info.startswith("ingress[0] `hostname: example.com` is the user's rule for a managed hostname")
+    assert "'https://root:443'" in info
+    assert "'external.example.com'" in info
+    assert 0 in p.user_rules
+
+
+def test_plan_adds_only_the_missing_rule_beside_a_users_rule() -> None:
+    m = managed("example.com")
+    wildcard = {"hostname": "*.example.com", "service": "http://mine:80"}
+    p = plan([wildcard], [m], never_owned, "http_status:404")
+    assert hosts(p.rules) == ["example.com", "*.example.com", "<catch-all>"]
+    assert p.rules[1] is wildcard
+    assert p.added == ["example.com"]
+
+
+@pytest.mark.parametrize(
+    ("old", "wanted", "expected"),
+    [
+        # the user's keys stay, krmfn's are set, in the place the user had them
+        (
+            {"hostname": "a", "originRequest": {"originServerName": "x", "noTLSVerify": True}, "service": "s"},
+            {"hostname": "a", "originRequest": {"originServerName": "y"}, "service": "t"},
+            {"hostname": "a", "originRequest": {"originServerName": "y", "noTLSVerify": True}, "service": "t"},
+        ),
+        # no origin server name wanted (nothing serves one): the old one goes
+        (
+            {"hostname": "a", "originRequest": {"originServerName": "x"}, "service": "s"},
+            {"hostname": "a", "service": "s"},
+            {"hostname": "a", "service": "s"},
+        ),
+        # must not change: nothing to set
+        (
+            {"hostname": "a", "service": "s", "access": {"required": True}},
+            {"hostname": "a", "service": "s"},
+            {"hostname": "a", "service": "s", "access": {"required": True}},
+        ),
+    ],
+)
+def test_take_over(old: dict[str, Any], wanted: dict[str, Any], expected: dict[str, Any]) -> None:
+    merged = take_over(old, wanted)
+    assert merged == expected
+    assert list(merged) == list(expected)
+    assert list(merged.get("originRequest", {})) == list(expected.get("originRequest", {}))
 
 
 def test_plan_refuses_invalid_user_rules() -> None:
