@@ -115,6 +115,54 @@ ENVOY_EXTERNAL = gateway(
 ENVOY_INTERNAL = ENVOY_EXTERNAL.replace("envoy-external", "envoy-internal").replace("external.${", "internal.${")
 
 
+#: The external Gateway in the layout of phycoforce/home-ops: every listener carries a hostname,
+#: so each answers for one domain only (Gateway API ``Listener.hostname``).
+ENVOY_EXTERNAL_HOSTNAMES = gateway(
+    """\
+    - name: http
+      protocol: HTTP
+      port: 80
+      hostname: "*.${SECRET_DOMAIN}"
+      allowedRoutes:
+        namespaces:
+          from: Same
+    - name: https
+      protocol: HTTPS
+      port: 443
+      hostname: "*.${SECRET_DOMAIN}"
+      allowedRoutes:
+        namespaces:
+          from: All
+      tls:
+        certificateRefs:
+          - kind: Secret
+            name: ${SECRET_DOMAIN/./-}-production-tls
+""",
+)
+
+#: The route every plain-HTTP listener answers with: a redirect to https, no record of its own.
+HTTPS_REDIRECT = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: https-redirect
+  namespace: network
+  annotations:
+    external-dns.alpha.kubernetes.io/controller: none
+spec:
+  parentRefs:
+    - name: envoy-external
+      namespace: network
+      sectionName: http
+  rules:
+    - filters:
+        - type: RequestRedirect
+          requestRedirect:
+            scheme: https
+            statusCode: 301
+"""
+
+
 def httproute(
     name: str,
     hostnames: str,

@@ -43,6 +43,8 @@ SHARED_CONCERNS: dict[str, set[str] | None] = {
         "krmfn.concerns.tunnel",
         "krmfn.concerns.splithorizon",
     },
+    "krmfn.concerns.serving": None,
+    "krmfn.concerns.perdomain": {"krmfn.concerns.gateways"},
 }
 
 

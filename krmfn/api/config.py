@@ -208,6 +208,13 @@ class GatewayDNS(_Model):
         return [self.lan_address] if isinstance(self.lan_address, str) else list(self.lan_address)
 
 
+class SecretRef(_Model):
+    """A Secret by namespace and name."""
+
+    name: K8sName
+    namespace: Namespace
+
+
 class GatewaySpec(_Model):
     """A Gateway whose listener serves every attached domain, or an Ingress class standing in for one."""
 
@@ -219,6 +226,18 @@ class GatewaySpec(_Model):
         "shared", description="`shared`: one listener lists every Secret; `perDomain`: one listener pair per domain."
     )
     dns: GatewayDNS | None = None
+    default_certificate: SecretRef | None = Field(
+        None,
+        alias="defaultCertificate",
+        description="IngressClass only: the Secret the controller serves for a host no `spec.tls` entry lists "
+        "(ingress-nginx `--default-ssl-certificate`); hosts are covered by it only if its certificate holds them.",
+    )
+    write_tls: bool = Field(
+        False,
+        alias="writeTLS",
+        description="IngressClass only: give each Ingress host under a managed domain that nothing serves a "
+        "`spec.tls` entry with the domain's Secret; the Secret must be in the Ingress's namespace.",
+    )
 
 
 class ExternalDNSSpec(_Model):
@@ -556,6 +575,8 @@ def _path(loc: tuple[Any, ...]) -> str:
         "expiry_alerts": "expiryAlerts",
         "for_": "for",
         "values_path": "valuesPath",
+        "default_certificate": "defaultCertificate",
+        "write_tls": "writeTLS",
     }
     out = ""
     for part in loc:
@@ -688,6 +709,8 @@ def _gateway_problems(g: GatewaySpec, where: str) -> list[Problem]:
             out.append(Problem(f"{where}.dns.target", "is required for a Gateway"))
         if dns is not None and ("exposure" in dns.model_fields_set or dns.lan_address is not None):
             out.append(Problem(f"{where}.dns", "must not set `exposure` or `lanAddress` (IngressClass only)"))
+        if g.default_certificate is not None or g.write_tls:
+            out.append(Problem(where, "must not set `defaultCertificate` or `writeTLS` (IngressClass only)"))
     else:
         if g.namespace is not None:
             out.append(Problem(f"{where}.namespace", "must not be set for an IngressClass (it is cluster-scoped)"))

@@ -6,46 +6,45 @@ first, because Envoy serves the first certificate when no SNI matches (Envoy "Ce
 selection"). Refs the function does not manage stay, after its own. A ref written in the
 seed's first-dot-only Flux form (``${SECRET_DOMAIN/./-}-production-tls``) is the managed
 Secret under another spelling: it is replaced, not kept beside it, since Envoy Gateway
-rejects two certificates for the same name and key algorithm on one listener.
+rejects two certificates for the same name and key algorithm on one listener. A listener
+with a ``hostname`` answers only for the names it admits (Gateway API ``Listener.hostname``),
+so it gets the Secrets of the domains it admits; any other domain is named in a warning that
+points at ``mode: perDomain``.
 
-``mode: perDomain``: the named listener is the template for one HTTPS listener pair per
-domain (``https-<base>`` for ``*.<domain>``, ``https-<base>-apex`` for the apex), each with
-only that domain's Secret.
+``mode: perDomain``: one listener per domain name, each with only its domain's Secret;
+:mod:`krmfn.concerns.perdomain` says which.
 
 Which refs and listeners the function wrote is recorded on the Gateway, so that a domain
 removed from the config loses its ref or listeners on the next run. A certificate Secret in
 another namespace than the Gateway needs a ReferenceGrant there; it is generated.
+
+The Service Envoy Gateway makes for a Gateway carries ``spec.infrastructure.annotations``; an
+external-dns ``hostname`` annotation there is how k8s_gateway (and external-dns's service
+source) resolve the gateway's target names on the LAN. When the Gateway has one and the
+config gives the gateway a DNS target, it lists every attached domain's target, so that a
+record ``CNAME external.<domain>`` resolves for every domain, not only the first.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
-from krmfn.api.config import Domain, GatewaySpec
+from krmfn.api.config import GatewaySpec
+from krmfn.api.names import expand_template
+from krmfn.concerns import perdomain
 from krmfn.concerns.certificates import normalise_flux
+from krmfn.concerns.perdomain import Patch, Secret, find_listener, listeners_of, missing, recorded, serves_tls
 from krmfn.concerns.routes import GATEWAY_GROUP
+from krmfn.concerns.serving import admits, cert_covers
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 
 MAX_CERTIFICATE_REFS = 64  # ListenerTLSConfig.certificateRefs MaxItems
-MAX_LISTENERS = 64  # GatewaySpec.listeners MaxItems
 REFS_ANNOTATION = "krmfn.dev/certificate-refs"
-LISTENERS_ANNOTATION = "krmfn.dev/listeners"
+HOSTNAMES_ANNOTATION = "krmfn.dev/infrastructure-hostnames"
 FILE = "reference-grants.yaml"
-
-
-@dataclass(frozen=True)
-class _Secret:
-    domain: Domain
-    name: str
-    namespace: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 def generate(ctx: Context) -> None:
@@ -64,11 +63,7 @@ def generate(ctx: Context) -> None:
         return
     certificate_namespace = ctx.config.certificate_namespace
     for index, gateway in gateways:
-        secrets = [
-            _Secret(d, ctx.certificates[d.name.text].secret, certificate_namespace)
-            for d in ctx.config.domains
-            if gateway.name in d.gateways and d.name.text in ctx.certificates
-        ]
+        secrets = _secrets(ctx, gateway, certificate_namespace)
         if not secrets:
             continue
         if gateway.namespace is not None and certificate_namespace != gateway.namespace:
@@ -77,12 +72,25 @@ def generate(ctx: Context) -> None:
         item = ctx.target("Gateway", gateway.name, gateway.namespace, f"spec.gateways[{index}]", group=GATEWAY_GROUP)
         if item is None:
             continue
-        if gateway.mode == "perDomain":
-            _per_domain(ctx, index, gateway, item, secrets)
-        else:
-            _shared(ctx, index, gateway, item, secrets)
+        patch = Patch(index, gateway, item, copy.deepcopy(item.data))
+        patch_listeners = perdomain.listeners if gateway.mode == "perDomain" else _shared
+        if not patch_listeners(ctx, patch, secrets):
+            continue
+        _infrastructure_hostnames(ctx, patch, secrets)
+        if patch.why and ctx.replace(item, patch.new, "; ".join(patch.why)):
+            ctx.report_all(patch.after)
+        perdomain.attach_redirects(ctx, gateway, patch)
     for gateway_namespace, names in grants.items():
         ctx.generate(reference_grant(ctx, gateway_namespace, names), FILE)
+
+
+def _secrets(ctx: Context, gateway: GatewaySpec, namespace: str) -> list[Secret]:
+    """The certificate Secret (generated or adopted) of every domain attached to *gateway*, primary first."""
+    return [
+        Secret(d, ctx.certificates[d.name.text].secret, namespace)
+        for d in ctx.config.domains
+        if gateway.name in d.gateways and d.name.text in ctx.certificates
+    ]
 
 
 def reference_grant(ctx: Context, gateway_namespace: str, secret_names: list[str]) -> dict[str, Any]:
@@ -102,88 +110,28 @@ def reference_grant(ctx: Context, gateway_namespace: str, secret_names: list[str
     }
 
 
-def _listeners(ctx: Context, index: int, gateway: GatewaySpec, item: Item) -> tuple[dict[str, Any], list[Any]] | None:
-    new = copy.deepcopy(item.data)
-    spec = new.get("spec")
-    listeners = spec.get("listeners") if isinstance(spec, dict) else None
-    if not isinstance(listeners, list):
-        ctx.report(
-            r.error(
-                f"{ref_of(item).describe()} must have `spec.listeners` for `spec.gateways[{index}]` to patch",
-                resource=ref_of(item),
-                file=item.path,
-            )
-        )
-        return None
-    return new, listeners
-
-
-def _find(listeners: list[Any], name: str) -> int | None:
-    return next((i for i, x in enumerate(listeners) if isinstance(x, dict) and x.get("name") == name), None)
-
-
-def _missing(ctx: Context, index: int, gateway: GatewaySpec, item: Item, listeners: list[Any]) -> None:
-    names = ", ".join(repr(x.get("name")) for x in listeners if isinstance(x, dict)) or "none"
-    ctx.report(
-        r.error(
-            f"{ref_of(item).describe()} must have the listener {gateway.listener!r} named in "
-            f"`spec.gateways[{index}].listener`; its listeners are {names}",
-            resource=ref_of(item),
-            field=f"spec.gateways[{index}].listener",
-            file=item.path,
-        )
-    )
-
-
-def _serves_tls(ctx: Context, item: Item, listener: dict[str, Any], protocols: tuple[str, ...]) -> bool:
-    protocol = listener.get("protocol")
-    tls = listener.get("tls")
-    mode = tls.get("mode", "Terminate") if isinstance(tls, dict) else "Terminate"
-    if protocol in protocols and mode == "Terminate":
-        return True
-    want = " or ".join(protocols)
-    ctx.report(
-        r.error(
-            f"listener {listener.get('name')!r} of {ref_of(item).describe()} must have protocol {want} and "
-            f"terminate TLS to serve certificates; it has protocol {protocol!r} and TLS mode {mode!r}",
-            resource=ref_of(item),
-            file=item.path,
-        )
-    )
-    return False
-
-
-def _recorded(item: Item, key: str) -> set[str]:
-    value = item.annotation(key)
-    return {part.strip() for part in value.split(",") if part.strip()} if value else set()
-
-
-def _annotate(new: dict[str, Any], key: str, value: str) -> None:
-    metadata = new.setdefault("metadata", {})
-    annotations = metadata.get("annotations")
-    if not isinstance(annotations, dict):
-        annotations = metadata["annotations"] = {}
-    annotations[key] = value
-
-
-def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets: list[_Secret]) -> None:
-    found = _listeners(ctx, index, gateway, item)
-    if found is None:
-        return
-    new, listeners = found
-    at = _find(listeners, gateway.listener)
+def _shared(ctx: Context, patch: Patch, secrets: list[Secret]) -> bool:
+    index, gateway, item = patch.index, patch.gateway, patch.item
+    listeners = listeners_of(ctx, index, item, patch)
+    if listeners is None:
+        return False
+    at = find_listener(listeners, gateway.listener)
     if at is None:
-        _missing(ctx, index, gateway, item, listeners)
-        return
+        missing(ctx, index, gateway, item, listeners)
+        return False
     listener = listeners[at]
-    if not _serves_tls(ctx, item, listener, ("HTTPS", "TLS")):
-        return
+    if not serves_tls(ctx, item, listener, ("HTTPS", "TLS")):
+        return False
+    where = f"listener {gateway.listener!r} of {ref_of(item).describe()}"
+    secrets = _admitted(ctx, patch, listener, secrets, where)
+    if not secrets:
+        return True
     tls = listener.get("tls")
     if not isinstance(tls, dict):
         tls = listener["tls"] = {}
     existing = tls.get("certificateRefs")
     existing = existing if isinstance(existing, list) else []
-    recorded = {normalise_flux(key) for key in _recorded(item, REFS_ANNOTATION)}
+    old_keys = {normalise_flux(key) for key in recorded(item, REFS_ANNOTATION)}
     wanted = {normalise_flux(s.key): s for s in secrets}
     kept: dict[str, dict[str, Any]] = {}
     others: list[Any] = []
@@ -200,7 +148,7 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
                 dropped.append(ref["name"])
                 continue
             kept[norm] = ref
-        elif norm in recorded:
+        elif norm in old_keys:
             dropped.append(ref["name"])
         else:
             others.append(ref)
@@ -215,7 +163,6 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
             ref["namespace"] = s.namespace
         refs.append(ref)
     refs.extend(others)
-    where = f"listener {gateway.listener!r} of {ref_of(item).describe()}"
     if len(refs) > MAX_CERTIFICATE_REFS:
         ctx.report(
             r.error(
@@ -226,30 +173,106 @@ def _shared(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets:
                 file=item.path,
             )
         )
-        return
+        return False
     tls["certificateRefs"] = refs
-    _annotate(new, REFS_ANNOTATION, ",".join(s.key for s in secrets))
-    why = f"{where} lists the certificate Secrets of {', '.join(s.domain.name.text for s in secrets)} (primary first)"
-    if ctx.replace(item, new, why):
-        if respelled:
-            ctx.report(
-                r.info(
-                    f"{where}: replaced certificateRef(s) {', '.join(map(repr, respelled))} by the generated Secret's "
-                    "name: `${VAR/./-}` replaces only the first dot; `${VAR//./-}` names the Secret MultiDomain "
-                    "generates, and listing both would give Envoy the same certificate twice",
-                    resource=ref_of(item),
-                    file=item.path,
-                )
+    _annotate(patch.new, REFS_ANNOTATION, ",".join(s.key for s in secrets))
+    patch.why.append(
+        f"{where} lists the certificate Secrets of {', '.join(s.domain.name.text for s in secrets)} (primary first)"
+    )
+    if respelled:
+        patch.after.append(
+            r.info(
+                f"{where}: replaced certificateRef(s) {', '.join(map(repr, respelled))} by the generated Secret's "
+                "name: `${VAR/./-}` replaces only the first dot; `${VAR//./-}` names the Secret MultiDomain "
+                "generates, and listing both would give Envoy the same certificate twice",
+                resource=ref_of(item),
+                file=item.path,
             )
-        if dropped:
-            ctx.report(
-                r.info(
-                    f"{where}: removed certificateRef(s) {', '.join(map(repr, dropped))}: duplicates, or Secrets of "
-                    "domains no longer attached",
-                    resource=ref_of(item),
-                    file=item.path,
-                )
+        )
+    if dropped:
+        patch.after.append(
+            r.info(
+                f"{where}: removed certificateRef(s) {', '.join(map(repr, dropped))}: duplicates, or Secrets of "
+                "domains no longer attached",
+                resource=ref_of(item),
+                file=item.path,
             )
+        )
+    return True
+
+
+def _admitted(ctx: Context, patch: Patch, listener: dict[str, Any], secrets: list[Secret], where: str) -> list[Secret]:
+    """The Secrets of the domains a listener's ``hostname`` admits; the others are named in a warning."""
+    index, item = patch.index, patch.item
+    hostname = listener.get("hostname")
+    if not isinstance(hostname, str):
+        return secrets
+    admitted = [s for s in secrets if admits_domain(hostname, s)]
+    left_out = [s.domain.name.text for s in secrets if s not in admitted]
+    if left_out:
+        ctx.report(
+            r.warning(
+                f"{where} has `hostname: {hostname}`, so it answers only for names under it and serves none of "
+                f"{', '.join(left_out)}: their certificates are not listed there and their routes cannot attach "
+                f"there; a listener with a hostname admits one domain: set `spec.gateways[{index}].mode: "
+                "perDomain` for one listener per domain, or remove the listener's hostname",
+                resource=ref_of(item),
+                field=f"spec.gateways[{index}]",
+                file=item.path,
+            )
+        )
+    return admitted
+
+
+def admits_domain(hostname: str, secret: Secret) -> bool:
+    """Whether a listener with *hostname* admits a name the domain's certificate holds."""
+    names = [secret.domain.name.text]
+    if secret.domain.wildcard:
+        names.append(f"*.{secret.domain.name.text}")
+    names.extend(secret.domain.extra_dns_names)
+    # a listener for one host the certificate holds (`app.example.org`) admits the domain too
+    return any(admits(hostname, name) or cert_covers(name, hostname) for name in names)
+
+
+def _infrastructure_hostnames(ctx: Context, patch: Patch, secrets: list[Secret]) -> None:
+    """List every attached domain's target in the Service's hostname annotation, when the user has one."""
+    gateway, item = patch.gateway, patch.item
+    if gateway.dns is None or gateway.dns.target is None:
+        return
+    spec = patch.new.get("spec")
+    infrastructure = spec.get("infrastructure") if isinstance(spec, dict) else None
+    annotations = infrastructure.get("annotations") if isinstance(infrastructure, dict) else None
+    key = f"{ctx.config.spec.external_dns_annotation_prefix}hostname"
+    if not isinstance(annotations, dict) or not isinstance(annotations.get(key), str):
+        return
+    present = [h.strip() for h in annotations[key].split(",") if h.strip()]
+    wanted = list(dict.fromkeys(expand_template(gateway.dns.target, s.domain.name) for s in secrets))
+    earlier = recorded(item, HOSTNAMES_ANNOTATION)
+    folded = {h.lower() for h in present}
+    kept = [h for h in present if h not in earlier or h in wanted]
+    added = [h for h in wanted if h.lower() not in folded]
+    names = kept + added
+    mine = sorted(h for h in names if h in wanted and (h in earlier or h in added))
+    if names == present and mine == sorted(earlier):
+        return
+    annotations[key] = ",".join(names)
+    if mine:
+        _annotate(patch.new, HOSTNAMES_ANNOTATION, ",".join(mine))
+    else:
+        patch.new["metadata"]["annotations"].pop(HOSTNAMES_ANNOTATION, None)
+    if names != present:
+        patch.why.append(
+            f"`spec.infrastructure.annotations.{key}` names the target of every attached domain "
+            f"({', '.join(wanted)}), so that split-horizon DNS resolves each"
+        )
+
+
+def _annotate(new: dict[str, Any], key: str, value: str) -> None:
+    metadata = new.setdefault("metadata", {})
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = metadata["annotations"] = {}
+    annotations[key] = value
 
 
 def secret_key(ref: Any, gateway_namespace: str) -> str | None:
@@ -262,7 +285,7 @@ def secret_key(ref: Any, gateway_namespace: str) -> str | None:
     return f"{namespace}/{ref['name']}"
 
 
-def _warn_same_name(ctx: Context, item: Item, gateway: GatewaySpec, norm: str, secrets: list[_Secret]) -> None:
+def _warn_same_name(ctx: Context, item: Item, gateway: GatewaySpec, norm: str, secrets: list[Secret]) -> None:
     name = norm.partition("/")[2]
     same = next((s for s in secrets if s.name == name), None)
     if same is None:
@@ -276,77 +299,3 @@ def _warn_same_name(ctx: Context, item: Item, gateway: GatewaySpec, norm: str, s
             file=item.path,
         )
     )
-
-
-def _per_domain(ctx: Context, index: int, gateway: GatewaySpec, item: Item, secrets: list[_Secret]) -> None:
-    found = _listeners(ctx, index, gateway, item)
-    if found is None:
-        return
-    new, listeners = found
-    recorded = _recorded(item, LISTENERS_ANNOTATION)
-    at = _find(listeners, gateway.listener)
-    if at is None:
-        at = next((i for i, x in enumerate(listeners) if isinstance(x, dict) and x.get("name") in recorded), None)
-    if at is None:
-        _missing(ctx, index, gateway, item, listeners)
-        return
-    template = listeners[at]
-    if not _serves_tls(ctx, item, template, ("HTTPS",)):
-        return
-    wanted = _domain_listeners(gateway, template, secrets)
-    names = {x["name"] for x in wanted}
-    replaced = recorded | names | {gateway.listener}
-    existing = {x.get("name"): x for x in listeners if isinstance(x, dict) and x.get("name") in names}
-    result: list[Any] = []
-    placed = False
-    for listener in listeners:
-        if isinstance(listener, dict) and listener.get("name") in replaced:
-            if not placed:
-                result.extend(_merge(existing.get(w["name"]), w) for w in wanted)
-                placed = True
-            continue
-        result.append(listener)
-    where = ref_of(item).describe()
-    if len(result) > MAX_LISTENERS:
-        ctx.report(
-            r.warning(
-                f"{where} would have {len(result)} listeners in `mode: perDomain`, more than the {MAX_LISTENERS} "
-                f"Gateway API allows; it was not changed; use `mode: shared` for `spec.gateways[{index}]`",
-                resource=ref_of(item),
-                field=f"spec.gateways[{index}].mode",
-                file=item.path,
-            )
-        )
-        return
-    new["spec"]["listeners"] = result
-    _annotate(new, LISTENERS_ANNOTATION, ",".join(x["name"] for x in wanted))
-    ctx.replace(item, new, f"{where} has one HTTPS listener pair per domain ({', '.join(sorted(names))})")
-
-
-def _domain_listeners(gateway: GatewaySpec, template: dict[str, Any], secrets: list[_Secret]) -> list[dict[str, Any]]:
-    out = []
-    for s in secrets:
-        ref: dict[str, Any] = {"kind": "Secret", "name": s.name}
-        if s.namespace != gateway.namespace:
-            ref["namespace"] = s.namespace
-        base = f"https-{s.domain.name.base}"
-        hosts = [(f"{base}-apex", s.domain.name.text)]
-        if s.domain.wildcard:
-            hosts.insert(0, (base, f"*.{s.domain.name.text}"))
-        for name, hostname in hosts:
-            rest = {k: copy.deepcopy(v) for k, v in template.items() if k not in ("name", "hostname")}
-            tls = rest["tls"] if isinstance(rest.get("tls"), dict) else {}
-            rest.update(protocol="HTTPS", tls={**tls, "certificateRefs": [ref]})
-            out.append({"name": name, "hostname": hostname, **rest})
-    return out
-
-
-def _merge(existing: Any, wanted: dict[str, Any]) -> dict[str, Any]:
-    """Keep an existing generated listener's own edits; set what makes it that domain's."""
-    if not isinstance(existing, dict):
-        return wanted
-    merged = copy.deepcopy(existing)
-    tls = merged["tls"] if isinstance(merged.get("tls"), dict) else {}
-    refs = wanted["tls"]["certificateRefs"]
-    merged.update(hostname=wanted["hostname"], protocol="HTTPS", tls={**tls, "certificateRefs": refs})
-    return merged

@@ -337,20 +337,39 @@ def check_route(ctx: Context, route: Route) -> None:
             )
             continue
         attached.append(found)
-        index, gateway = found
-        if gateway.mode == "perDomain" and parent.section == gateway.listener:
-            ctx.report(
-                r.warning(
-                    f"{route.describe()} must not name listener {gateway.listener!r} in "
-                    f"`{where}.sectionName`: `spec.gateways[{index}].mode: perDomain` "
-                    "replaces it with one listener per domain; remove `sectionName`",
-                    resource=route.ref,
-                    field=f"{where}.sectionName",
-                    file=route.item.path,
-                )
-            )
+        _check_section(ctx, route, parent, found)
     if attached:
         _check_hostnames(ctx, route, attached)
+
+
+def _check_section(ctx: Context, route: Route, parent: ParentRef, found: tuple[int, GatewaySpec]) -> None:
+    """A ``sectionName`` must name a listener the Gateway has (after krmfn's own changes to it)."""
+    index, gateway = found
+    if parent.section is None:
+        return
+    items = ctx.find("Gateway", gateway.name, gateway.namespace, GATEWAY_GROUP)
+    if len(items) != 1 or listener_hostnames(items[0], parent.section) is not None:
+        return
+    spec = items[0].data.get("spec")
+    raw = spec.get("listeners") if isinstance(spec, dict) else None
+    names = [str(x.get("name")) for x in raw if isinstance(x, dict)] if isinstance(raw, list) else []
+    hint = (
+        f"; `spec.gateways[{index}].mode: perDomain` gives each domain listeners of its own: name one of them or "
+        "remove `sectionName`"
+        if gateway.mode == "perDomain"
+        else ""
+    )
+    ctx.report(
+        r.warning(
+            f"{route.describe()} names listener {parent.section!r} in "
+            f"`{route.at}.parentRefs[{parent.index}].sectionName`, "
+            f"which Gateway {gateway.namespace}/{gateway.name} does not have (it has {', '.join(names) or 'none'}), "
+            f"so the route does not attach there{hint}",
+            resource=route.ref,
+            field=f"{route.at}.parentRefs[{parent.index}].sectionName",
+            file=route.item.path,
+        )
+    )
 
 
 def _check_hostnames(ctx: Context, route: Route, attached: list[tuple[int, GatewaySpec]]) -> None:

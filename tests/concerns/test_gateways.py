@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import by_kind, expand_yaml, messages
+from conftest import by_kind, expand_yaml, flux_substitute, messages
 from crdschema import assert_manifests_valid
-from manifests import DOMAINS, ENVOY_EXTERNAL, ENVOY_INTERNAL, GATEWAYS, certificates, multidomain
+from manifests import (
+    DOMAINS,
+    ENVOY_EXTERNAL,
+    ENVOY_EXTERNAL_HOSTNAMES,
+    ENVOY_INTERNAL,
+    GATEWAYS,
+    HTTPS_REDIRECT,
+    certificates,
+    httproute,
+    multidomain,
+)
 
 from krmfn.api.config import load_config
 from krmfn.errors import ConfigError
@@ -255,6 +265,104 @@ def test_no_reference_grant_when_secrets_live_beside_the_gateway() -> None:
     assert by_kind(expand_yaml(CONFIG, SEED), "ReferenceGrant") == []
 
 
+def test_a_shared_listener_with_a_hostname_serves_only_the_domain_it_admits() -> None:
+    """Thakurvaibhav/k8s: `hostname: '*.dev.…'` on the shared listener; the other domain's names never attach."""
+    config = CONFIG.replace("    - name: envoy-internal\n      namespace: network\n", "")
+    exp = expand_yaml(config, ENVOY_EXTERNAL_HOSTNAMES)
+    assert refs(exp) == [{"kind": "Secret", "name": "${SECRET_DOMAIN//./-}-production-tls"}]
+    (warning,) = messages(exp, "warning")
+    assert warning.startswith(
+        "listener 'https' of Gateway network/envoy-external has `hostname: *.${SECRET_DOMAIN}`, so it answers only "
+        "for names under it and serves none of example.org"
+    )
+    assert "`spec.gateways[0].mode: perDomain`" in warning
+    assert_idempotent(config, exp)
+
+
+@pytest.mark.parametrize(
+    ("hostname", "admitted"),
+    [
+        ("example.org", True),  # the apex listener
+        ("'*.example.org'", True),
+        ("app.example.org", True),  # one host the wildcard certificate holds
+        ("'*.dev.example.org'", False),  # two labels down: `*.example.org` holds none of its names
+        ("'*.org'", True),  # admits every name of the domain
+        ("example.net", False),
+    ],
+)
+def test_which_listener_hostnames_admit_a_domain(hostname: str, admitted: bool) -> None:
+    config = CONFIG.replace("    - name: envoy-internal\n      namespace: network\n", "").replace(
+        "    - name: ${SECRET_DOMAIN}\n", ""
+    )
+    stream = gateway_with(
+        "    - name: https\n      protocol: HTTPS\n      port: 443\n      hostname: " + hostname + "\n"
+    )
+    listed = [r["name"] for r in refs(expand_yaml(config, stream))] if admitted else []
+    assert listed == (["example-org-production-tls"] if admitted else [])
+    if not admitted:
+        exp = expand_yaml(config, stream)
+        assert any("serves none of example.org" in m for m in messages(exp, "warning"))
+
+
+def gateway_with(listeners: str) -> str:
+    return ENVOY_EXTERNAL.split("  listeners:\n")[0] + "  listeners:\n" + listeners
+
+
+# --- the Service's hostname annotation ---------------------------------------------------
+
+INFRA = ENVOY_EXTERNAL.replace(
+    "spec:\n",
+    "spec:\n  infrastructure:\n    annotations:\n      external-dns.alpha.kubernetes.io/hostname: "
+    "external.${SECRET_DOMAIN}\n      lbipam.cilium.io/ips: 10.0.0.1\n",
+)
+DNS = CONFIG.replace(
+    "    - name: envoy-external\n      namespace: network\n",
+    "    - name: envoy-external\n      namespace: network\n      dns: {target: 'external.{domain}'}\n",
+)
+
+
+def hostname_annotation(exp: Expansion) -> str:
+    return str(gateway(exp)["spec"]["infrastructure"]["annotations"]["external-dns.alpha.kubernetes.io/hostname"])
+
+
+def test_the_services_hostname_annotation_names_every_attached_domains_target() -> None:
+    exp = expand_yaml(DNS, INFRA)
+    assert hostname_annotation(exp) == "external.${SECRET_DOMAIN},external.example.org"
+    assert gateway(exp)["metadata"]["annotations"]["krmfn.dev/infrastructure-hostnames"] == "external.example.org"
+    assert gateway(exp)["spec"]["infrastructure"]["annotations"]["lbipam.cilium.io/ips"] == "10.0.0.1"
+    assert_idempotent(DNS, exp)
+    removed = rerun(DNS.replace("    - name: example.org\n", ""), exp)
+    assert hostname_annotation(removed) == "external.${SECRET_DOMAIN}"
+    assert "krmfn.dev/infrastructure-hostnames" not in gateway(removed)["metadata"]["annotations"]
+
+
+def test_the_services_hostname_annotation_keeps_the_users_names_and_aliases_resolve() -> None:
+    aliased = INFRA.replace(
+        "    external-dns.alpha.kubernetes.io/target: external.${SECRET_DOMAIN}\n",
+        "    external-dns.alpha.kubernetes.io/target: &hostname external.${SECRET_DOMAIN}\n",
+    ).replace("hostname: external.${SECRET_DOMAIN}\n      lbipam", "hostname: *hostname\n      lbipam")
+    exp = expand_yaml(DNS, aliased)
+    assert hostname_annotation(exp) == "external.${SECRET_DOMAIN},external.example.org"
+    assert gateway(exp)["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/target"] == (
+        "external.${SECRET_DOMAIN}"
+    )
+    mine = expand_yaml(DNS, INFRA.replace("hostname: external.${SECRET_DOMAIN}", "hostname: lan.example.net"))
+    assert hostname_annotation(mine) == "lan.example.net,external.${SECRET_DOMAIN},external.example.org"
+
+
+@pytest.mark.parametrize(
+    ("config", "stream"),
+    [
+        (DNS, SEED),  # no infrastructure annotation: none is added
+        (CONFIG, INFRA),  # no DNS target configured: nothing to list
+    ],
+)
+def test_the_services_hostname_annotation_must_not_change(config: str, stream: str) -> None:
+    exp = expand_yaml(config, stream)
+    infrastructure = gateway(exp)["spec"].get("infrastructure")
+    assert infrastructure == load(stream.split("---\n", maxsplit=1)[0])["spec"].get("infrastructure")
+
+
 # --- perDomain mode ----------------------------------------------------------------------
 
 PER_DOMAIN = CONFIG.replace(
@@ -267,10 +375,25 @@ def listeners(exp: Expansion) -> list[dict[str, Any]]:
     return gateway(exp)["spec"]["listeners"]  # type: ignore[no-any-return]
 
 
-def test_per_domain_mode_replaces_the_shared_listener_by_one_pair_per_domain() -> None:
-    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL)
+#: A template listener that serves no domain yet (no hostname, no Secret): replaced by the pairs.
+BARE_TEMPLATE = ENVOY_EXTERNAL.replace(
+    """      tls:
+        certificateRefs:
+          - kind: Secret
+            name: ${SECRET_DOMAIN/./-}-production-tls # the seed's form
+""",
+    "      tls:\n        mode: Terminate\n",
+)
+
+
+def names(exp: Expansion, name: str = "envoy-external") -> list[str]:
+    return [x["name"] for x in gateway(exp, name)["spec"]["listeners"]]
+
+
+def test_per_domain_mode_replaces_a_bare_template_by_one_pair_per_domain() -> None:
+    exp = expand_yaml(PER_DOMAIN, BARE_TEMPLATE)
     got = listeners(exp)
-    assert [x["name"] for x in got] == [
+    assert names(exp) == [
         "http",
         "https-${SECRET_DOMAIN//./-}",
         "https-${SECRET_DOMAIN//./-}-apex",
@@ -281,27 +404,102 @@ def test_per_domain_mode_replaces_the_shared_listener_by_one_pair_per_domain() -
     assert got[2]["hostname"] == "${SECRET_DOMAIN}"
     assert got[3] == {
         "name": "https-example-org",
+        "hostname": "*.example.org",
         "protocol": "HTTPS",
         "port": 443,
         "allowedRoutes": {"namespaces": {"from": "All"}},
-        "tls": {"certificateRefs": [{"kind": "Secret", "name": "example-org-production-tls"}]},
-        "hostname": "*.example.org",
+        "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "example-org-production-tls"}]},
     }
     assert_idempotent(PER_DOMAIN, exp)
 
 
-def test_per_domain_mode_prunes_the_listeners_of_a_removed_domain() -> None:
-    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL)
-    again = rerun(PER_DOMAIN.replace("    - name: example.org\n", ""), exp)
-    assert [x["name"] for x in listeners(again)] == [
+def test_per_domain_mode_keeps_the_listener_that_serves_a_domain_under_its_name() -> None:
+    """The template's `https` lists the first domain's Secret: it stays `https`, routes naming it still attach."""
+    exp = expand_yaml(
+        PER_DOMAIN, ENVOY_EXTERNAL + "---\n" + httproute("app", '["app.${SECRET_DOMAIN}"]', parents=SECTION)
+    )
+    assert names(exp) == ["http", "https", "https-example-org", "https-example-org-apex"]
+    assert listeners(exp)[1] == load(ENVOY_EXTERNAL)["spec"]["listeners"][1]
+    assert not [m for m in messages(exp, "warning") if "sectionName" in m]
+    assert_idempotent(PER_DOMAIN, exp)
+
+
+SECTION = "[{name: envoy-external, namespace: network, sectionName: https}]"
+PHYCO = PER_DOMAIN.replace("    - name: example.org\n", "    - {name: example.org, gateways: [envoy-external]}\n")
+
+
+def redirect_refs(exp: Expansion) -> list[dict[str, Any]]:
+    route = next(x for x in by_kind(exp, "HTTPRoute") if x["metadata"]["name"] == "https-redirect")
+    return route["spec"]["parentRefs"]  # type: ignore[no-any-return]
+
+
+def test_per_domain_mode_with_hostname_listeners_adds_an_https_and_an_http_pair_and_attaches_the_redirect() -> None:
+    exp = expand_yaml(PHYCO, ENVOY_EXTERNAL_HOSTNAMES + "---\n" + HTTPS_REDIRECT)
+    assert names(exp) == [
         "http",
-        "https-${SECRET_DOMAIN//./-}",
-        "https-${SECRET_DOMAIN//./-}-apex",
+        "http-example-org",
+        "http-example-org-apex",
+        "https",
+        "https-example-org",
+        "https-example-org-apex",
     ]
+    got = {x["name"]: x for x in listeners(exp)}
+    original = {x["name"]: x for x in load(ENVOY_EXTERNAL_HOSTNAMES)["spec"]["listeners"]}
+    assert got["https"] == original["https"]
+    assert got["http"] == original["http"]
+    assert got["http-example-org"] == {**original["http"], "name": "http-example-org", "hostname": "*.example.org"}
+    assert got["http-example-org-apex"]["hostname"] == "example.org"
+    assert got["https-example-org-apex"]["tls"]["certificateRefs"] == [
+        {"kind": "Secret", "name": "example-org-production-tls"}
+    ]
+    assert [r.get("sectionName") for r in redirect_refs(exp)] == ["http", "http-example-org", "http-example-org-apex"]
+    assert redirect_refs(exp)[1] == {
+        "name": "envoy-external",
+        "namespace": "network",
+        "sectionName": "http-example-org",
+    }
+    assert_idempotent(PHYCO, exp)
+    text = "".join("---\n" + i.text for i in exp.items if i.header.kind in ("Gateway", "HTTPRoute"))
+    assert_manifests_valid(flux_substitute(text))
+
+
+def test_per_domain_mode_prunes_the_listeners_and_parent_refs_of_a_removed_domain() -> None:
+    exp = expand_yaml(PHYCO, ENVOY_EXTERNAL_HOSTNAMES + "---\n" + HTTPS_REDIRECT)
+    one = PHYCO.replace("    - {name: example.org, gateways: [envoy-external]}\n", "")
+    again = rerun(one, exp)
+    assert text_of(again, "Gateway", "envoy-external") == ENVOY_EXTERNAL_HOSTNAMES
+    assert text_of(again, "HTTPRoute", "https-redirect") == HTTPS_REDIRECT
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        # not a redirect: it serves content on the http listener
+        HTTPS_REDIRECT.replace("scheme: https", "scheme: http"),
+        # a redirect on another gateway
+        HTTPS_REDIRECT.replace("    - name: envoy-external\n", "    - name: envoy-internal\n"),
+    ],
+)
+def test_per_domain_mode_leaves_http_alone_without_a_redirect_route_on_it(route: str) -> None:
+    exp = expand_yaml(PHYCO, ENVOY_EXTERNAL_HOSTNAMES + "---\n" + route)
+    assert names(exp) == ["http", "https", "https-example-org", "https-example-org-apex"]
+    assert text_of(exp, "HTTPRoute", "https-redirect") == route
+
+
+def test_per_domain_mode_adds_no_http_listener_where_the_http_listener_admits_every_name() -> None:
+    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL + "---\n" + HTTPS_REDIRECT)
+    assert names(exp) == ["http", "https", "https-example-org", "https-example-org-apex"]
+    assert text_of(exp, "HTTPRoute", "https-redirect") == HTTPS_REDIRECT
+
+
+def test_per_domain_mode_prunes_the_listeners_of_a_removed_domain() -> None:
+    exp = expand_yaml(PER_DOMAIN, BARE_TEMPLATE)
+    again = rerun(PER_DOMAIN.replace("    - name: example.org\n", ""), exp)
+    assert names(again) == ["http", "https-${SECRET_DOMAIN//./-}", "https-${SECRET_DOMAIN//./-}-apex"]
 
 
 def test_per_domain_mode_keeps_edits_to_a_generated_listener() -> None:
-    exp = expand_yaml(PER_DOMAIN, ENVOY_EXTERNAL)
+    exp = expand_yaml(PER_DOMAIN, BARE_TEMPLATE)
     edited = [
         i.text.replace("      port: 443\n", "      port: 8443\n", 1) if i.header.kind == "Gateway" else i.text
         for i in exp.items
@@ -312,18 +510,18 @@ def test_per_domain_mode_keeps_edits_to_a_generated_listener() -> None:
 
 def test_per_domain_mode_without_wildcard_has_only_the_apex_listener() -> None:
     config = PER_DOMAIN.replace("- name: example.org", "- name: example.org\n      wildcard: false")
-    names = [x["name"] for x in listeners(expand_yaml(config, ENVOY_EXTERNAL))]
-    assert "https-example-org-apex" in names
-    assert "https-example-org" not in names
+    got = names(expand_yaml(config, BARE_TEMPLATE))
+    assert "https-example-org-apex" in got
+    assert "https-example-org" not in got
 
 
 def test_per_domain_mode_warns_above_64_listeners() -> None:
     domains = "".join(f"    - name: d{i}.example.net\n" for i in range(31))
     exp = expand_yaml(
-        PER_DOMAIN.replace("    - name: example.org\n", "    - name: example.org\n" + domains), ENVOY_EXTERNAL
+        PER_DOMAIN.replace("    - name: example.org\n", "    - name: example.org\n" + domains), BARE_TEMPLATE
     )
     assert any("would have 67 listeners" in m for m in messages(exp, "warning"))
-    assert text_of(exp, "Gateway", "envoy-external") == ENVOY_EXTERNAL
+    assert text_of(exp, "Gateway", "envoy-external") == BARE_TEMPLATE
 
 
 def test_per_domain_mode_needs_an_https_template() -> None:

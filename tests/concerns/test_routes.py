@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import expand_yaml
-from manifests import CERTIFICATES, GATEWAYS, httproute, multidomain
+from manifests import CERTIFICATES, GATEWAYS, gateway, httproute, multidomain
 
 from krmfn.krm.results import Result
 
@@ -110,16 +110,28 @@ def test_parent_refs_that_are_not_gateways_and_routes_without_spec_are_ignored()
     assert not [r for r in results(bare) if "bare" in r.message]
 
 
-def test_section_name_of_the_replaced_listener_in_per_domain_mode() -> None:
+@pytest.mark.parametrize(
+    ("refs", "expected"),
+    [
+        # the template serves no domain: perDomain replaces it, so `https` no longer exists
+        ("      tls: {mode: Terminate}\n", ["https"]),
+        # the template lists the first domain's Secret: it keeps its name, the route still attaches
+        ("      tls:\n        certificateRefs: [{kind: Secret, name: example-com-tls}]\n", []),
+    ],
+)
+def test_section_name_must_name_a_listener_the_gateway_has_after_per_domain(refs: str, expected: list[str]) -> None:
     config = CONFIG.replace(
         "      namespace: network\n    - name: envoy-internal",
         "      namespace: network\n      mode: perDomain\n    - name: envoy-internal",
     )
-    (message,) = warnings(
-        route('["app.example.com"]', "[{name: envoy-external, namespace: network, sectionName: https}]"), config
-    )
-    assert "must not name listener 'https' in `spec.parentRefs[0].sectionName`" in message
-    assert warnings(route('["app.example.com"]', "[{name: envoy-external, namespace: network}]"), config) == []
+    gw = "---\n" + gateway("    - name: https\n      protocol: HTTPS\n      port: 443\n" + refs)
+    named = route('["app.example.com"]', "[{name: envoy-external, namespace: network, sectionName: https}]")
+    found = [m for m in warnings(gw + named, config) if "sectionName" in m]
+    assert [m.split("names listener ")[1].split(" ")[0].strip("'") for m in found] == expected
+    if found:
+        assert "which Gateway network/envoy-external does not have (it has https-example-com, " in found[0]
+        assert "`spec.gateways[0].mode: perDomain` gives each domain listeners of its own" in found[0]
+    assert [m for m in warnings(gw + route('["app.example.com"]'), config) if "sectionName" in m] == []
 
 
 def test_parent_ref_without_a_name_is_ignored() -> None:
