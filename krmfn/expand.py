@@ -38,9 +38,9 @@ from krmfn.ownership import is_owned, owner_value, reconcile
 #: The concerns, in the order they run. Each reads and changes the context.
 CONCERNS: tuple[Callable[[Context], None], ...] = (
     certificates.generate,
-    tunnel.reconcile,
     issuers.reconcile,
     gateways.generate,
+    tunnel.reconcile,  # after gateways: origin server names follow the listeners as patched
     dnsrecords.generate,
     externaldns.reconcile,
     splithorizon.reconcile,

@@ -231,15 +231,30 @@ class Serving:
         ]
         return max(candidates, key=lambda x: _specificity(x.hostname), default=None)
 
-    def serves(self, gateway: GatewaySpec, host: str, sni: str | None = None) -> Listener | None:
-        """The listener of *gateway* that answers *host* reached with *sni* (default: the host) and a
-        certificate holding *sni*, or None when the gateway does not serve it so.
+    def serves(
+        self,
+        gateway: GatewaySpec,
+        host: str,
+        *,
+        sni: str | None = None,
+        strict: bool = True,
+        verified: bool = True,
+    ) -> Listener | None:
+        """The listener of *gateway* that answers *host* reached with *sni* (default: the host), with
+        a certificate holding *sni*; None when the gateway does not serve it so.
+
+        Not *strict*: a Secret whose names are unknown (no Certificate in the input says) may hold
+        it. Not *verified*: the client does not check the certificate (cloudflared's
+        ``noTLSVerify``), so only the listener matters.
         """
         sni = sni or host
         listener = self.select(gateway, sni)
         if listener is None or not admits(listener.hostname, host):
             return None
-        if any(self.holds(secret, sni) for secret in listener.secrets):
+        if not verified:
+            return listener
+        held = [self.holds(secret, sni) for secret in listener.secrets]
+        if any(held) or (not strict and None in held):
             return listener
         return None
 

@@ -9,6 +9,17 @@ outer edit then replaces only that string.
 
 Helm ``tpl`` expressions such as ``{{ .Release.Namespace }}`` and Flux variables are text to
 this module: they are compared and written back as they are.
+
+Origin server names: cloudflared sends a rule's ``originServerName`` as SNI and checks the
+gateway's certificate against it. The SNI picks the gateway's listener, and that listener must
+admit the rule's hosts (:mod:`krmfn.concerns.serving`), so each managed rule gets the first of
+these that the tunnel's gateway serves, as patched by the gateways concern: the gateway's DNS
+target for the domain (``external.<domain>``), then, for the apex rule, the apex itself (with
+one listener per domain name, ``external.<domain>`` reaches the ``*.`` listener, which does
+not answer for the apex). None is written when the gateway serves neither; a warning says so.
+When the tunnel's gateway is not in the config or the input, the DNS target is written as
+before, unless ``originRequest.noTLSVerify`` is set: then nothing checks the name, and none is
+invented.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from krmfn.api.config import Config, Domain, GatewaySpec, TunnelSpec
 from krmfn.api.names import DomainName, expand_template, parse_domain
 from krmfn.concerns.certificates import dns_names
 from krmfn.concerns.chartvalues import chart_of, dig, nested_right, path_of, warn_unless_upstream
+from krmfn.concerns.serving import Serving
 from krmfn.concerns.tunnelrules import ManagedDomain, hostname, nested_first, plan, stay_in_place
 from krmfn.context import Context, ref_of
 from krmfn.errors import InputError
@@ -96,17 +108,30 @@ def target_template(gateway: GatewaySpec | None) -> str:
     return DEFAULT_TARGET
 
 
-def managed_rules(spec: TunnelSpec, domain: DomainName, template: str) -> ManagedDomain:
-    origin = {**spec.origin_request, "originServerName": expand_template(template, domain)}
+def managed_rules(
+    spec: TunnelSpec, domain: DomainName, apex_sni: str | None, wildcard_sni: str | None
+) -> ManagedDomain:
+    """A domain's two rules, each with its origin server name (None: none written)."""
+
+    def rule(host: str, sni: str | None) -> dict[str, Any]:
+        origin = copy.deepcopy(spec.origin_request)
+        if sni is not None:
+            origin["originServerName"] = sni
+        out: dict[str, Any] = {"hostname": host}
+        if origin:
+            out["originRequest"] = origin
+        out["service"] = spec.service
+        return out
+
     return ManagedDomain(
-        name=domain.text,
-        apex={"hostname": domain.text, "originRequest": copy.deepcopy(origin), "service": spec.service},
-        wildcard={"hostname": f"*.{domain.text}", "originRequest": copy.deepcopy(origin), "service": spec.service},
+        name=domain.text, apex=rule(domain.text, apex_sni), wildcard=rule(f"*.{domain.text}", wildcard_sni)
     )
 
 
-def owned_by_template(template: str) -> Callable[[dict[str, Any]], bool]:
-    """A rule krmfn wrote: hostname ``X`` or ``*.X``, no path, ``originServerName`` = X's target."""
+def owned_by_template(template: str, service: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    """A rule krmfn wrote: hostname ``X`` or ``*.X``, no path, ``originServerName`` = X's target
+    (or, sent to *service*, the rule's own hostname: an apex served by a listener of its own).
+    """
 
     def owned(rule: dict[str, Any]) -> bool:
         host = hostname(rule)
@@ -117,7 +142,10 @@ def owned_by_template(template: str) -> Callable[[dict[str, Any]], bool]:
             name = parse_domain(host.removeprefix("*."))
         except ValueError:
             return False
-        return bool(origin.get("originServerName") == expand_template(template, name))
+        sni = origin.get("originServerName")
+        if sni == expand_template(template, name):
+            return True
+        return service is not None and rule.get("service") == service and sni == host
 
     return owned
 
@@ -137,18 +165,72 @@ def reconcile(ctx: Context) -> None:
                 resource=ctx.config_ref,
             )
         )
-    gateway = _check_gateway(ctx, spec, domains)
-    template = target_template(gateway)
+    gateway, warned = _check_gateway(ctx, spec, domains)
     group = HELM_GROUP if spec.kind == "HelmRelease" else ""
     item = ctx.target(spec.kind, spec.name, spec.namespace, "spec.tunnel", group=group)
     if item is None:
         return
-    _update(ctx, item, spec, domains, template)
+    names = nested_first([d.name.text for d in domains], lambda a, b: a.endswith("." + b))
+    by_text = {d.name.text: d for d in domains}
+    chooser = OriginNames(ctx, spec, gateway)
+    managed = [chooser.rules(by_text[n]) for n in names]
+    left = _update(ctx, item, spec, managed, owned_by_template(target_template(gateway), spec.service))
+    if left is not None:
+        chooser.report_unserved(warned | left)
 
 
-def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> GatewaySpec | None:
-    """The tunnel's gateway; warn for tunnel domains whose certificate it does not serve."""
+class OriginNames:
+    """Chooses each managed rule's origin server name from what the tunnel's gateway serves."""
+
+    def __init__(self, ctx: Context, spec: TunnelSpec, gateway: GatewaySpec | None) -> None:
+        self.ctx, self.spec, self.gateway = ctx, spec, gateway
+        self.template = target_template(gateway)
+        self.serving = Serving.from_context(ctx) if gateway is not None and gateway.kind == "Gateway" else None
+        self.known = self.serving is not None and gateway is not None and bool(self.serving.listeners(gateway))
+        self.verified = spec.origin_request.get("noTLSVerify") is not True
+        #: Rules no listener serves: (domain, rule hostname, the names tried).
+        self.unserved: list[tuple[Domain, str, list[str]]] = []
+
+    def rules(self, domain: Domain) -> ManagedDomain:
+        target = expand_template(self.template, domain.name)
+        apex = self.choose(domain, domain.name.text, [target, domain.name.text])
+        wildcard = self.choose(domain, f"*.{domain.name.text}", [target])
+        return managed_rules(self.spec, domain.name, apex, wildcard)
+
+    def choose(self, domain: Domain, host: str, candidates: list[str]) -> str | None:
+        if not self.known:
+            # Nothing to ask: the DNS target, as the template writes it, unless nothing checks it.
+            return candidates[0] if self.verified else None
+        assert self.serving is not None
+        assert self.gateway is not None
+        for sni in dict.fromkeys(candidates):
+            if self.serving.serves(self.gateway, host, sni=sni, strict=False, verified=self.verified):
+                return sni
+        self.unserved.append((domain, host, list(dict.fromkeys(candidates))))
+        return None
+
+    def report_unserved(self, skip: set[str]) -> None:
+        """Warn for rules that got no origin server name, except domains or hostnames in *skip*."""
+        for domain, host, tried in self.unserved:
+            if domain.name.text in skip or host.lower() in skip or self.gateway is None:
+                continue
+            self.ctx.report(
+                r.warning(
+                    f"tunnel rule for {host} gets no `originServerName`: no listener of Gateway "
+                    f"{self.gateway.namespace}/{self.gateway.name} answers for {host} when reached with SNI "
+                    f"{' or '.join(map(repr, tried))} (a listener's `hostname` must admit the name and its "
+                    "certificates must hold the SNI); requests for it would fail at the gateway (404 or a TLS "
+                    f"error); attach {domain.name.text!r} to the gateway or give it a listener that admits it",
+                    field=f"{domain.field}.gateways",
+                    resource=self.ctx.config_ref,
+                )
+            )
+
+
+def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> tuple[GatewaySpec | None, set[str]]:
+    """The tunnel's gateway, and the tunnel domains warned about because it does not serve their certificate."""
     gateway = tunnel_gateway(ctx.config)
+    warned: set[str] = set()
     if gateway is None:
         if spec.gateway is not None:
             ctx.report(
@@ -158,7 +240,7 @@ def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> Gat
                     resource=ctx.config_ref,
                 )
             )
-        elif ctx.config.spec.gateways:
+        elif any(g.kind == "Gateway" for g in ctx.config.spec.gateways):
             ctx.report(
                 r.warning(
                     f"`spec.tunnel.service` {spec.service!r} must reach a gateway of `spec.gateways` (its host's "
@@ -168,7 +250,7 @@ def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> Gat
                     resource=ctx.config_ref,
                 )
             )
-        return None
+        return None, warned
     template = target_template(gateway)
     for domain in domains:
         if gateway.name not in domain.gateways:
@@ -181,6 +263,7 @@ def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> Gat
                     resource=ctx.config_ref,
                 )
             )
+            warned.add(domain.name.text)
             continue
         target = expand_template(template, domain.name)
         if not any(_cert_covers(name, target) for name in dns_names(domain)):
@@ -193,7 +276,8 @@ def _check_gateway(ctx: Context, spec: TunnelSpec, domains: list[Domain]) -> Gat
                     resource=ctx.config_ref,
                 )
             )
-    return gateway
+            warned.add(domain.name.text)
+    return gateway, warned
 
 
 def _cert_covers(name: str, host: str) -> bool:
@@ -204,7 +288,10 @@ def _cert_covers(name: str, host: str) -> bool:
     return name == host
 
 
-def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], template: str) -> None:
+def _update(
+    ctx: Context, item: Item, spec: TunnelSpec, managed: list[ManagedDomain], is_owned: Callable[[dict[str, Any]], bool]
+) -> set[str] | None:
+    """Patch the rules; the managed hostnames left as the user wrote them (None: not planned)."""
     path = config_path(spec)
     where = field_of(path)
     ref = ref_of(item)
@@ -213,7 +300,7 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
         if isinstance(values, dict) and not nested_right(
             ctx, item, values, values_path=spec.values_path, key="configMaps", where="spec.tunnel", field="spec.values"
         ):
-            return
+            return None
         warn_unless_upstream(
             ctx, item, chart_of(ctx, item), UPSTREAM, values_path=spec.values_path, where="spec.tunnel"
         )
@@ -231,7 +318,7 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
                 file=item.path,
             )
         )
-        return
+        return None
     text = node
     try:
         inner = load(text, f"the cloudflared config at `{where}`")
@@ -245,7 +332,7 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
                 file=item.path,
             )
         )
-        return
+        return None
     if inner is None:
         inner = {}
     ingress = inner.get("ingress") if isinstance(inner, dict) else None
@@ -258,21 +345,18 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
                 file=item.path,
             )
         )
-        return
-    names = nested_first([d.name.text for d in domains], lambda a, b: a.endswith("." + b))
-    by_text = {d.name.text: d for d in domains}
-    managed = [managed_rules(spec, by_text[n].name, template) for n in names]
-    result = plan(ingress or [], managed, owned_by_template(template), spec.catch_all)
+        return None
+    result = plan(ingress or [], managed, is_owned, spec.catch_all)
     for message in result.errors:
         ctx.report(r.error(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
     if result.errors:
-        return
+        return None
     for message in result.warnings:
         ctx.report(r.warning(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
     for message in result.infos:
         ctx.report(r.info(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
     if ingress is not None and same(result.rules, ingress):
-        return
+        return result.left_as_written
     what = f"the cloudflared config at `{where}`"
     if ingress:
         # Rules that must move are taken out first, so that the rules around them keep their lines.
@@ -286,6 +370,7 @@ def _update(ctx: Context, item: Item, spec: TunnelSpec, domains: list[Domain], t
         holder = holder[part]
     holder[path[-1]] = new_text
     ctx.replace(item, new, _why(result.added, result.updated, result.removed))
+    return result.left_as_written
 
 
 def _same_ending(old: str, new: str) -> str:

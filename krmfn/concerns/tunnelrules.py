@@ -53,6 +53,8 @@ class Plan:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
+    #: Managed hostnames (lower-cased) whose rule is the user's, left as written.
+    left_as_written: set[str] = field(default_factory=set)
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -367,6 +369,7 @@ def plan(
             chain.append(taken)
         else:
             out.user_rules.add(anchors[host])
+            out.left_as_written.add(host)
             out.infos.append(
                 f"ingress[{anchors[host]}] {describe(old)} is the user's rule for a managed hostname and was left "
                 f"as written (service {old.get('service')!r}, origin server name "

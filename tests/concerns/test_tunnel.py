@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import expand_yaml, messages
 from crdschema import assert_manifests_valid, schema_validation_available
-from manifests import CERTIFICATES, CLOUDFLARE_TUNNEL, multidomain
+from manifests import CERTIFICATES, CLOUDFLARE_TUNNEL, ENVOY_EXTERNAL, ENVOY_EXTERNAL_HOSTNAMES, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.errors import ConfigError
@@ -484,6 +484,125 @@ def test_same_named_gateways_are_told_apart_by_namespace() -> None:
     )
     exp = expand_yaml(config("    - name: example.com\n", tunnel=CM_TUNNEL, gateways=gateways), configmap(CM_BODY))
     assert rules(exp, "ConfigMap")[1]["originRequest"] == {"originServerName": "ingress.example.com"}
+
+
+# --- origin server names from what the gateway serves ------------------------------------
+
+ONE_GATEWAY = "  gateways:\n    - {name: envoy-external, namespace: network, dns: {target: 'external.{domain}'}%s}\n"
+TWO = "    - name: ${SECRET_DOMAIN}\n    - name: example.org\n"
+
+
+def by_host(exp: Expansion) -> dict[str, dict[str, Any]]:
+    return {r.get("hostname", "*catch-all*"): r for r in rules(exp, "ConfigMap")}
+
+
+def sni(rule: dict[str, Any]) -> str | None:
+    name = rule.get("originRequest", {}).get("originServerName")
+    return str(name) if name is not None else None
+
+
+def test_a_listener_without_hostname_serves_every_domain_its_secrets_hold() -> None:
+    exp = expand_yaml(
+        config(TWO, tunnel=CM_TUNNEL, gateways=ONE_GATEWAY % ""), ENVOY_EXTERNAL + "---\n" + configmap(CM_BODY)
+    )
+    got = by_host(exp)
+    assert [sni(got[h]) for h in ("${SECRET_DOMAIN}", "*.${SECRET_DOMAIN}", "example.org", "*.example.org")] == [
+        "external.${SECRET_DOMAIN}",
+        "external.${SECRET_DOMAIN}",
+        "external.example.org",
+        "external.example.org",
+    ]
+    assert tunnel_messages(exp, "warning") == []
+
+
+def test_with_a_listener_per_domain_name_the_apex_is_sent_as_its_own_sni() -> None:
+    """envoyproxy/gateway#9577: `external.<domain>` picks the `*.` listener, which answers 404 for the apex."""
+    gateways = ONE_GATEWAY % ", mode: perDomain"
+    stream = ENVOY_EXTERNAL_HOSTNAMES + "---\n" + configmap(CM_BODY)
+    exp = expand_yaml(config(TWO, tunnel=CM_TUNNEL, gateways=gateways), stream)
+    got = by_host(exp)
+    assert sni(got["example.org"]) == "example.org"
+    assert sni(got["*.example.org"]) == "external.example.org"
+    # the first domain's listener is the user's `*.` one: nothing admits its apex on this gateway
+    assert sni(got["*.${SECRET_DOMAIN}"]) == "external.${SECRET_DOMAIN}"
+    assert "originRequest" not in got["${SECRET_DOMAIN}"]
+    (warning,) = tunnel_messages(exp, "warning")
+    assert warning.startswith(
+        "tunnel rule for ${SECRET_DOMAIN} gets no `originServerName`: no listener of Gateway network/envoy-external "
+        "answers for ${SECRET_DOMAIN} when reached with SNI 'external.${SECRET_DOMAIN}' or '${SECRET_DOMAIN}'"
+    )
+    again = expand_yaml(config(TWO, tunnel=CM_TUNNEL, gateways=gateways), "---\n".join(i.text for i in exp.items))
+    assert [i.text for i in again.items] == [i.text for i in exp.items]
+
+
+def test_a_users_rule_is_not_warned_about_when_it_is_left_as_written() -> None:
+    body = CM_BODY.replace(
+        "  - service: http_status:404\n",
+        "  - hostname: ${SECRET_DOMAIN}\n    service: https://root.network.svc.cluster.local\n"
+        "    originRequest: {originServerName: '${SECRET_DOMAIN}'}\n  - service: http_status:404\n",
+    )
+    stream = ENVOY_EXTERNAL_HOSTNAMES + "---\n" + configmap(body)
+    exp = expand_yaml(config(TWO, tunnel=CM_TUNNEL, gateways=ONE_GATEWAY % ", mode: perDomain"), stream)
+    assert by_host(exp)["${SECRET_DOMAIN}"] == {
+        "hostname": "${SECRET_DOMAIN}",
+        "service": "https://root.network.svc.cluster.local",
+        "originRequest": {"originServerName": "${SECRET_DOMAIN}"},
+    }
+    assert tunnel_messages(exp, "warning") == []
+    (info,) = [m for m in tunnel_messages(exp, "info") if "left as written" in m]
+    assert "is the user's rule for a managed hostname" in info
+
+
+NO_VERIFY = (
+    CM_TUNNEL.replace("envoy-external.network.svc.cluster.local:443", "ingress-nginx-controller.ingress-nginx")
+    + "    originRequest: {noTLSVerify: true}\n"
+)
+KHUEDOAN_BODY = """\
+tunnel: homelab
+ingress:
+  - hostname: '*.example.com'
+    service: https://ingress-nginx-controller.ingress-nginx
+    originRequest:
+      noTLSVerify: true
+  - service: http_status:404
+"""
+
+
+def test_without_a_known_gateway_and_with_no_tls_verify_no_origin_server_name_is_invented() -> None:
+    """khuedoan/homelab: ingress-nginx answers every SNI with its default certificate; nothing checks it."""
+    gateways = "  gateways:\n    - {name: nginx, kind: IngressClass}\n"
+    exp = expand_yaml(
+        config("    - name: example.com\n    - name: example.org\n", tunnel=NO_VERIFY, gateways=gateways),
+        configmap(KHUEDOAN_BODY),
+    )
+    got = by_host(exp)
+    assert list(got) == ["example.com", "*.example.com", "example.org", "*.example.org", "*catch-all*"]
+    assert all(got[h].get("originRequest") == {"noTLSVerify": True} for h in list(got)[:4])
+    users = "  - hostname: '*.example.com'\n    service: https://ingress-nginx-controller.ingress-nginx\n"
+    assert users + "    originRequest:\n      noTLSVerify: true\n" in inner(exp, "ConfigMap")
+    assert tunnel_messages(exp, "warning") == []
+    assert not [m for m in tunnel_messages(exp, "info") if "left as written" in m]
+
+
+def test_a_rule_krmfn_takes_over_keeps_the_users_origin_request_settings() -> None:
+    body = CM_BODY.replace(
+        "  - service: http_status:404\n",
+        "  - hostname: '*.example.com'\n    originRequest:\n      noTLSVerify: true\n      connectTimeout: 10s\n"
+        "      originServerName: external.example.com\n    service: http://old:80\n  - service: http_status:404\n",
+    )
+    tunnel = CM_TUNNEL + "    originRequest: {http2Origin: true}\n"
+    exp = expand_yaml(config("    - name: example.com\n", tunnel=tunnel), configmap(body))
+    assert by_host(exp)["*.example.com"] == {
+        "hostname": "*.example.com",
+        "originRequest": {
+            "noTLSVerify": True,
+            "connectTimeout": "10s",
+            "originServerName": "external.example.com",
+            "http2Origin": True,
+        },
+        "service": "https://envoy-external.network.svc.cluster.local:443",
+    }
+    assert any("updated tunnel rules for *.example.com" in m for m in tunnel_messages(exp, "info"))
 
 
 # --- config validation -------------------------------------------------------------------------
