@@ -19,6 +19,7 @@ from krmfn.concerns import (
     externaldns,
     gateways,
     guardrails,
+    ingresstls,
     issuers,
     splithorizon,
     syncwaves,
@@ -41,6 +42,7 @@ CONCERNS: tuple[Callable[[Context], None], ...] = (
     issuers.reconcile,
     gateways.generate,
     tunnel.reconcile,  # after gateways: origin server names follow the listeners as patched
+    ingresstls.reconcile,
     dnsrecords.generate,
     externaldns.reconcile,
     splithorizon.reconcile,

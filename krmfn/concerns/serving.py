@@ -295,7 +295,7 @@ class Serving:
             if ingress_class(data) != gateway.name or hostname not in ingress_hosts(data):
                 continue
             secret = self.ingress_secret(gateway, namespace, data, hostname)
-            if secret is None or not self._ingress_holds(data, namespace, secret, hostname):
+            if secret is None or not self.ingress_holds(data, namespace, secret, hostname):
                 continue
             meta = data.get("metadata")
             name = meta.get("name") if isinstance(meta, dict) else None
@@ -306,7 +306,8 @@ class Serving:
                 out.append(Server("Ingress", namespace, str(name), None, secret))
         return out
 
-    def _ingress_holds(self, data: Mapping[str, Any], namespace: str | None, secret: str, host: str) -> bool:
+    def ingress_holds(self, data: Mapping[str, Any], namespace: str | None, secret: str, host: str) -> bool:
+        """Whether the Secret an Ingress serves for *host* holds it."""
         known = self.holds(secret, host)
         if known is not None:
             return known

@@ -1,0 +1,154 @@
+"""Ingress hosts are served a certificate that holds them (SPEC "Covered means served"): tpi-k3s's case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import by_kind, expand_yaml, messages
+from crdschema import assert_manifests_valid
+
+from krmfn.api.config import load_config
+from krmfn.errors import ConfigError
+from krmfn.expand import Expansion, expand
+from krmfn.krm.yamltext import load
+
+CONFIG = """\
+apiVersion: krmfn.dev/v1alpha1
+kind: MultiDomain
+metadata: {name: cluster}
+spec:
+  domains:
+    - name: example.com
+    - name: example.org
+  certificates:
+    namespace: cert-manager
+    issuerRef: {name: letsencrypt-prod}
+  gateways:
+    - name: nginx
+      kind: IngressClass
+      defaultCertificate: {name: wildcard-tls, namespace: cert-manager}
+"""
+WRITE = CONFIG.replace("      defaultCertificate:", "      writeTLS: true\n      defaultCertificate:")
+
+#: The controller's default certificate: the first domain only (`--default-ssl-certificate`).
+WILDCARD = """\
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: wildcard-cert
+  namespace: cert-manager
+spec:
+  secretName: wildcard-tls
+  issuerRef: {name: letsencrypt-prod, kind: ClusterIssuer}
+  dnsNames: [example.com, "*.example.com"]
+"""
+
+
+def ingress(name: str, host: str, tls: str = "") -> str:
+    return (
+        f"---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: echo\n"
+        f"spec:\n  ingressClassName: nginx\n{tls}  rules:\n    - host: {host}\n"
+        "      http:\n        paths:\n          - path: /\n            pathType: Prefix\n"
+        f"            backend:\n              service: {{name: echo, port: {{number: 80}}}}\n"
+    )
+
+
+TLS_NO_SECRET = "  tls:\n    - hosts:\n        - {host}\n"
+PUBLIC = ingress("echo-example-org", "echo.example.org", TLS_NO_SECRET.format(host="echo.example.org"))
+LAN = ingress("echo-lan-example-org", "echo-lan.example.org")
+FIRST = ingress("echo", "echo.example.com", TLS_NO_SECRET.format(host="echo.example.com"))
+STREAM = WILDCARD + PUBLIC + LAN + FIRST
+
+
+def warnings(exp: Expansion) -> list[str]:
+    return [m for m in messages(exp, "warning") if m.startswith("host ")]
+
+
+def ingress_data(exp: Expansion, name: str) -> dict[str, Any]:
+    return next(x for x in by_kind(exp, "Ingress") if x["metadata"]["name"] == name)
+
+
+def test_hosts_served_the_default_certificate_of_another_domain_are_warned_about() -> None:
+    exp = expand_yaml(CONFIG, STREAM)
+    found = warnings(exp)
+    assert len(found) == 2
+    assert found[0].startswith(
+        "host 'echo.example.org' of Ingress echo/echo-example-org is served the controller's default certificate "
+        "(Secret cert-manager/wildcard-tls), which does not hold it"
+    )
+    assert "`writeTLS: true` on `spec.gateways[0]`" in found[0]
+    assert "host 'echo-lan.example.org' of Ingress echo/echo-lan-example-org" in found[1]
+    # must not change: nothing is written without writeTLS
+    assert [i.text for i in exp.items if i.header.kind == "Ingress"] == [
+        d.removeprefix("---\n") for d in (PUBLIC, LAN, FIRST)
+    ]
+
+
+def test_a_tls_entry_whose_secret_holds_the_host_is_served() -> None:
+    own = ingress(
+        "echo-example-org",
+        "echo.example.org",
+        "  tls:\n    - hosts: [echo.example.org]\n      secretName: echo-tls\n",
+    )
+    mine = (
+        "---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: echo, namespace: echo}\n"
+        "spec: {secretName: echo-tls, issuerRef: {name: le}, dnsNames: [echo.example.org]}\n"
+    )
+    assert warnings(expand_yaml(CONFIG, WILDCARD + own + mine)) == []
+    # a Secret of another namespace is not the one the controller reads
+    elsewhere = mine.replace("namespace: echo", "namespace: other")
+    assert len(warnings(expand_yaml(CONFIG, WILDCARD + own + elsewhere))) == 1
+    # cert-manager's ingress-shim issues a Certificate for the entry's hosts
+    shim = own.replace(
+        "  namespace: echo\n", "  namespace: echo\n  annotations:\n    cert-manager.io/cluster-issuer: le\n"
+    )
+    assert warnings(expand_yaml(CONFIG, WILDCARD + shim)) == []
+
+
+def test_write_tls_gives_each_host_its_domains_secret_issued_in_the_ingress_namespace() -> None:
+    exp = expand_yaml(WRITE, STREAM)
+    assert warnings(exp) == []
+    assert ingress_data(exp, "echo-example-org")["spec"]["tls"] == [
+        {"hosts": ["echo.example.org"], "secretName": "example-org-tls"}
+    ]
+    assert ingress_data(exp, "echo-lan-example-org")["spec"]["tls"] == [
+        {"hosts": ["echo-lan.example.org"], "secretName": "example-org-tls"}
+    ]
+    assert "krmfn.dev/tls" not in ingress_data(exp, "echo")["metadata"].get("annotations", {})
+    copies = [c for c in by_kind(exp, "Certificate") if c["metadata"]["namespace"] == "echo"]
+    assert [(c["metadata"]["name"], c["spec"]["secretName"], c["spec"]["dnsNames"]) for c in copies] == [
+        ("example-org", "example-org-tls", ["example.org", "*.example.org"])
+    ]
+    assert_manifests_valid("".join("---\n" + i.text for i in exp.items if i.header.kind == "Certificate"))
+    again = expand(load_config(load(WRITE)), exp.items, config_path="multidomain.yaml")
+    assert [i.text for i in again.items] == [i.text for i in exp.items]
+
+
+def test_write_tls_is_taken_back_when_switched_off_or_the_domain_is_removed() -> None:
+    exp = expand_yaml(WRITE, STREAM)
+    off = expand(load_config(load(CONFIG)), exp.items, config_path="multidomain.yaml")
+    assert [i.text for i in off.items if i.header.kind == "Ingress"] == [
+        d.removeprefix("---\n") for d in (PUBLIC, LAN, FIRST)
+    ]
+    assert not [c for c in by_kind(off, "Certificate") if c["metadata"]["namespace"] == "echo"]
+    gone = expand(load_config(load(WRITE.replace("    - name: example.org\n", ""))), exp.items, config_path="m.yaml")
+    assert [i.text for i in gone.items if i.header.kind == "Ingress"] == [
+        d.removeprefix("---\n") for d in (PUBLIC, LAN, FIRST)
+    ]
+
+
+def test_without_a_default_certificate_hosts_without_tls_are_left_unjudged_with_one_info() -> None:
+    config = CONFIG.replace("      defaultCertificate: {name: wildcard-tls, namespace: cert-manager}\n", "")
+    exp = expand_yaml(config, STREAM)
+    assert warnings(exp) == []
+    (info,) = [m for m in messages(exp, "info") if "have no `spec.tls` entry" in m]
+    assert info.startswith("3 host(s) of Ingresses of IngressClass 'nginx'")
+
+
+@pytest.mark.parametrize("field", ["defaultCertificate: {name: x, namespace: y}", "writeTLS: true"])
+def test_tls_settings_are_for_ingress_classes_only(field: str) -> None:
+    bad = "  gateways:\n    - name: gw\n      namespace: network\n      " + field + "\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(load(CONFIG.split("  gateways:\n", maxsplit=1)[0] + bad))
+    assert "must not set `defaultCertificate` or `writeTLS` (IngressClass only)" in str(err.value)
