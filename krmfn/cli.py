@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from krmfn import __version__
 from krmfn.errors import ConfigError, InputError, KrmfnError
+from krmfn.krm import generated
 from krmfn.krm import results as r
 from krmfn.krm.results import ResourceRef, Result
 
@@ -123,12 +124,20 @@ def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
         inp = resourcelist.read(resourcelist.decode(data))
     except InputError as exc:
         return _fail_unreadable(str(exc), config_file)
+    changed: list[generated.Changed] = []
     try:
-        items, results = _expand(inp, config_file)
+        items, results = _expand(inp, config_file, generated.read(inp.items))
+        items, changed = generated.split(items)
     except KrmfnError as exc:  # an item that cannot be read (no `kind`, an alias bomb): the input's fault
         items, results = list(inp.items), [r.error(str(exc))]
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a result
         items, results = list(inp.items), [_bug(exc)]
+    if changed and not r.has_errors(results):
+        try:
+            generated.write(changed)
+            results = [*results, *(_wrote(change) for change in changed)]
+        except OSError as exc:
+            results = [*results, r.error(f"the file a configMapGenerator reads could not be written: {exc}")]
     try:
         text = resourcelist.write(inp, items, [res.to_data() for res in results])
     except Exception as exc:  # noqa: BLE001
@@ -138,10 +147,17 @@ def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
     return text, 1 if r.has_errors(results) else 0
 
 
-def _expand(inp: Any, config_file: str | None) -> tuple[list[Any], list[Result]]:
+def _wrote(change: generated.Changed) -> Result:
+    return r.info(
+        f"wrote {change.path}: the file a kustomize configMapGenerator makes a ConfigMap of, changed above",
+        file=change.path,
+    )
+
+
+def _expand(inp: Any, config_file: str | None, extra: Sequence[Any] = ()) -> tuple[list[Any], list[Result]]:
     from krmfn.expand import expand
 
-    items = list(inp.items)
+    items = [*inp.items, *extra]
     loaded = _load(inp, config_file)
     if isinstance(loaded, list):
         return items, loaded
@@ -179,21 +195,22 @@ def report(
         _to_stderr(loaded)
         return "", 1
     config, config_item = loaded
+    items = [*inp.items, *generated.read(inp.items)]
     try:
-        expansion = expand(config, list(inp.items), config_path=config_item.path, plain_stream=inp.form == "stream")
+        expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream")
     except KrmfnError as exc:  # an item that cannot be read: the input's fault, one line, no traceback
         print(r.error(str(exc)).line(), file=sys.stderr)
         return "", 1
     _to_stderr(expansion.results)
     code = 1 if r.has_errors(expansion.results) else 0
     if command == "check":
-        return _check(inp.items, expansion, code)
+        return _check(items, expansion, code)
     if command == "diff":
         if as_json:
-            return json.dumps(planning.diff_json(inp.items, expansion), indent=2) + "\n", code
-        return planning.diff(inp.items, expansion), code
+            return json.dumps(planning.diff_json(items, expansion), indent=2) + "\n", code
+        return planning.diff(items, expansion), code
     try:
-        document = planning.plan_document(config, expansion, inp.items)
+        document = planning.plan_document(config, expansion, items)
     except KrmfnError as exc:  # an item the plan must read but cannot: the input's fault, said once
         print(r.error(str(exc)).line(), file=sys.stderr)
         return "", 1

@@ -28,9 +28,10 @@ from krmfn.concerns.externaldns import (
     helm_source,
     pick_container,
 )
-from krmfn.concerns.gateways import LISTENERS_ANNOTATION, secret_key
+from krmfn.concerns.gateways import LISTENERS_ANNOTATION
 from krmfn.concerns.issuers import listed_zones, zone_key, zone_solver
 from krmfn.concerns.routes import GATEWAY_GROUP
+from krmfn.concerns.serving import secret_key
 from krmfn.concerns.splithorizon import zones_of
 from krmfn.concerns.tunnel import cloudflared_configs
 from krmfn.concerns.tunnelrules import hostname

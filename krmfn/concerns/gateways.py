@@ -36,11 +36,13 @@ from krmfn.concerns import perdomain
 from krmfn.concerns.certificates import normalise_flux
 from krmfn.concerns.perdomain import Patch, Secret, find_listener, listeners_of, missing, recorded, serves_tls
 from krmfn.concerns.routes import GATEWAY_GROUP
-from krmfn.concerns.serving import admits, cert_covers
+from krmfn.concerns.serving import admits, cert_covers, secret_key
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 
+#: Where ``mode: perDomain`` records its listeners (read by ``krmfn init`` too).
+LISTENERS_ANNOTATION = perdomain.LISTENERS_ANNOTATION
 MAX_CERTIFICATE_REFS = 64  # ListenerTLSConfig.certificateRefs MaxItems
 REFS_ANNOTATION = "krmfn.dev/certificate-refs"
 HOSTNAMES_ANNOTATION = "krmfn.dev/infrastructure-hostnames"
@@ -273,16 +275,6 @@ def _annotate(new: dict[str, Any], key: str, value: str) -> None:
     if not isinstance(annotations, dict):
         annotations = metadata["annotations"] = {}
     annotations[key] = value
-
-
-def secret_key(ref: Any, gateway_namespace: str) -> str | None:
-    """``namespace/name`` of a Secret ref (namespace defaulting to the Gateway's), else None."""
-    if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
-        return None
-    if ref.get("kind", "Secret") != "Secret" or ref.get("group", "") not in ("", "core"):
-        return None
-    namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else gateway_namespace
-    return f"{namespace}/{ref['name']}"
 
 
 def _warn_same_name(ctx: Context, item: Item, gateway: GatewaySpec, norm: str, secrets: list[Secret]) -> None:

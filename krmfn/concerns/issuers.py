@@ -246,6 +246,21 @@ def _patch(ctx: Context, item: Any, domains: Sequence[Domain]) -> bool:
                 continue
         else:
             dropped = [z for z in current or [] if zone_key(z) not in elsewhere]
+            needed = _still_needed(ctx, ref, dropped)
+            if needed:
+                wanted = wanted + [z for z in dropped if z in needed]
+                dropped = [z for z in dropped if z not in needed]
+                ctx.report(
+                    r.warning(
+                        f"{what}: kept zone(s) {', '.join(needed)} in `spec.acme.solvers[{i}].selector.dnsZones` "
+                        f"although MultiDomain {ctx.config.name} does not serve them: "
+                        + "; ".join(f"{cert} needs {zone}" for zone, certs in needed.items() for cert in certs)
+                        + "; add them to `spec.domains`, or change those Certificates, to let krmfn manage them",
+                        resource=ref,
+                        field=f"spec.acme.solvers[{i}].selector.dnsZones",
+                        file=item.path,
+                    )
+                )
             if dropped:
                 ctx.report(
                     r.warning(
@@ -271,6 +286,38 @@ def _patch(ctx: Context, item: Any, domains: Sequence[Domain]) -> bool:
         return False
     _warn_tokens(ctx, ref, new_solvers, item.path)
     return True
+
+
+def _input_certificates(ctx: Context, issuer: ResourceRef | None = None) -> list[tuple[ResourceRef, dict[str, Any]]]:
+    """The Certificates of the input (not generated) whose issuer is *issuer* (default: one in ``spec.issuers``)."""
+    listed = {spec.name for spec in ctx.config.spec.issuers}
+    out = []
+    for item in ctx.of_kind(["Certificate"], group=GROUP):
+        spec = item.data.get("spec")
+        if not isinstance(spec, dict) or not isinstance(spec.get("dnsNames"), list):
+            continue
+        issuer_ref = spec.get("issuerRef")
+        if not isinstance(issuer_ref, dict):
+            continue
+        kind, name = issuer_ref.get("kind", "Issuer"), issuer_ref.get("name")
+        if issuer_ref.get("group", GROUP) != GROUP:
+            continue
+        wanted = (issuer.kind, issuer.name) if issuer is not None else None
+        if (wanted is not None and (kind, name) != wanted) or (wanted is None and name not in listed):
+            continue
+        out.append((ref_of(item), item.data))
+    return out
+
+
+def _still_needed(ctx: Context, issuer: ResourceRef, zones: Sequence[str]) -> dict[str, list[str]]:
+    """Of *zones*, those a Certificate of the input issued by *issuer* has a name in, with those Certificates."""
+    needed: dict[str, list[str]] = {}
+    for cert_ref, data in _input_certificates(ctx, issuer):
+        for dns_name in data["spec"]["dnsNames"]:
+            zone = next((z for z in zones if _match_zones([z], str(dns_name))[0]), None)
+            if zone is not None and cert_ref.describe() not in needed.setdefault(zone, []):
+                needed[zone].append(cert_ref.describe())
+    return {z: certs for z, certs in needed.items() if certs}
 
 
 # --- generating an absent issuer -----------------------------------------------------
@@ -355,18 +402,20 @@ def _cloudflare_token(solver: Mapping[str, Any]) -> str | None:
 
 
 def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> None:
-    """Every name of every managed (generated or adopted) Certificate must get a DNS-01 solver from its issuer."""
+    """Every name of every managed (generated or adopted) Certificate, and of every Certificate of the input
+    that uses an issuer of ``spec.issuers``, must get a DNS-01 solver from its issuer."""
     generated = {(g.data["kind"], g.data["metadata"]["name"]): g.data for g in ctx.generated if g.identity[0] == GROUP}
     found: dict[tuple[str, str, str | None], dict[str, Any] | None] = {}
-    for cert in ctx.certificates.values():
-        data = cert.data
+    certificates = [(cert.data, cert.namespace) for cert in ctx.certificates.values()]
+    certificates += [(data, ref.namespace) for ref, data in _input_certificates(ctx)]
+    for data, cert_namespace in certificates:
         issuer_ref = data["spec"].get("issuerRef")
         if not isinstance(issuer_ref, dict) or not isinstance(issuer_ref.get("name"), str):
             continue
         kind, name = issuer_ref.get("kind", "Issuer"), issuer_ref["name"]
         if name in skip:
             continue
-        namespace = cert.namespace if kind == "Issuer" else None
+        namespace = cert_namespace if kind == "Issuer" else None
         if (kind, name) not in generated and (kind, name, namespace) not in found:
             # one scan of the input per issuer, not per Certificate
             items = ctx.find(kind, name, namespace, GROUP)
@@ -378,7 +427,7 @@ def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> No
         if solvers is None:
             continue  # CA, self-signed or Vault issuers need no challenge
         labels = data["metadata"].get("labels") or {}
-        cert_ref = ResourceRef(data["apiVersion"], "Certificate", cert.name, cert.namespace)
+        cert_ref = ResourceRef(data["apiVersion"], "Certificate", data["metadata"]["name"], cert_namespace)
         for j, dns_name in enumerate(data["spec"]["dnsNames"]):
             index = pick_solver(dns_name, solvers, labels)
             if index is None:

@@ -26,7 +26,7 @@ from typing import Any
 from krmfn.api.config import Domain, GatewaySpec
 from krmfn.concerns.certificates import normalise_flux
 from krmfn.concerns.routes import Route, gateway_of, read_routes
-from krmfn.concerns.serving import admits, secret_key
+from krmfn.concerns.serving import admits, listed_secret
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
@@ -207,7 +207,7 @@ def _served_by_users(users: list[dict[str, Any]], secrets: list[Secret], gateway
                     break
                 continue
             refs = _refs(x)
-            if normalise_flux(s.key) in {secret_key(ref, gateway.namespace or "") for ref in refs}:
+            if normalise_flux(s.key) in {listed_secret(ref, gateway.namespace or "") for ref in refs}:
                 out[s.domain.name.text] = str(x.get("name"))
                 break
     return out
@@ -222,7 +222,7 @@ def _ensure_refs(result: list[Any], served: dict[str, str], secrets: list[Secret
         listener = next(x for x in result if isinstance(x, dict) and x.get("name") == name)
         refs = _refs(listener)
         tls = listener.setdefault("tls", {})
-        if normalise_flux(s.key) in {secret_key(ref, gateway.namespace or "") for ref in refs}:
+        if normalise_flux(s.key) in {listed_secret(ref, gateway.namespace or "") for ref in refs}:
             continue
         ref: dict[str, Any] = {"kind": "Secret", "name": s.name}
         if s.namespace != gateway.namespace:

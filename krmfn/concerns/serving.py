@@ -124,7 +124,7 @@ def listeners_of(gateway: GatewaySpec, data: Mapping[str, Any]) -> list[Listener
             continue
         tls = x.get("tls")
         refs = tls.get("certificateRefs") if isinstance(tls, dict) else None
-        secrets = tuple(key for ref in refs or [] if (key := secret_key(ref, gateway.namespace or "")) is not None)
+        secrets = tuple(key for ref in refs or [] if (key := listed_secret(ref, gateway.namespace or "")) is not None)
         if isinstance(tls, dict) and tls.get("mode", "Terminate") != "Terminate":
             secrets = ()
         hostname = x.get("hostname") if isinstance(x.get("hostname"), str) else None
@@ -135,13 +135,19 @@ def listeners_of(gateway: GatewaySpec, data: Mapping[str, Any]) -> list[Listener
 
 
 def secret_key(ref: Any, default_namespace: str) -> str | None:
-    """``namespace/name`` of a Secret ref (Flux spelling normalised), else None."""
+    """``namespace/name`` of a Secret ref (namespace defaulting to the Gateway's), else None."""
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
         return None
     if ref.get("kind", "Secret") != "Secret" or ref.get("group", "") not in ("", "core"):
         return None
     namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else default_namespace
-    return normalise_flux(f"{namespace}/{ref['name']}")
+    return f"{namespace}/{ref['name']}"
+
+
+def listed_secret(ref: Any, default_namespace: str) -> str | None:
+    """:func:`secret_key` with the Flux spelling normalised, for comparing."""
+    key = secret_key(ref, default_namespace)
+    return normalise_flux(key) if key is not None else None
 
 
 class Serving:

@@ -346,7 +346,8 @@ def _update(
             )
         )
         return None
-    result = plan(ingress or [], managed, is_owned, spec.catch_all)
+    defaults = inner.get("originRequest")
+    result = plan(ingress or [], managed, is_owned, spec.catch_all, defaults if isinstance(defaults, dict) else None)
     for message in result.errors:
         ctx.report(r.error(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
     if result.errors:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,13 +312,15 @@ def plan(
     managed: Sequence[ManagedDomain],
     is_owned: Callable[[dict[str, Any]], bool],
     catch_all_service: str,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Plan:
     """The new ingress list: managed rules in place, user rules kept, one catch-all last.
 
     *managed* is already in nesting order. A path-less rule whose hostname is a managed
     apex or wildcard is replaced by the managed rule; another rule that *is_owned* says
     krmfn wrote (for a domain no longer configured) is dropped; every other rule is the
-    user's and keeps its relative order.
+    user's and keeps its relative order. *defaults* is the config's top-level ``originRequest``,
+    which every rule inherits: a rule that reads the same with it as the managed one is kept.
     """
     out = Plan(rules=[])
     total = len(ingress)
@@ -362,7 +364,7 @@ def plan(
             chain.append(rule)
             continue
         taken = take_over(old, rule)
-        if taken == old:
+        if effective(taken, defaults) == effective(old, defaults):
             chain.append(old)
         elif is_owned(old):
             out.updated.append(rule["hostname"])
@@ -373,8 +375,8 @@ def plan(
             out.infos.append(
                 f"ingress[{anchors[host]}] {describe(old)} is the user's rule for a managed hostname and was left "
                 f"as written (service {old.get('service')!r}, origin server name "
-                f"{_origin_name(old)!r}); MultiDomain would have written service {rule['service']!r}, origin "
-                f"server name {_origin_name(rule)!r}"
+                f"{_origin_name(old, defaults)}); MultiDomain would have written service {rule['service']!r}, "
+                f"origin server name {_origin_name(rule, defaults)}"
             )
             chain.append(old)
 
@@ -406,10 +408,19 @@ def take_over(old: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _origin_name(rule: dict[str, Any]) -> str | None:
+def effective(rule: dict[str, Any], defaults: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The rule as cloudflared applies it: its ``originRequest`` over the top-level one."""
     origin = rule.get("originRequest")
-    name = origin.get("originServerName") if isinstance(origin, dict) else None
-    return str(name) if name is not None else None
+    merged = {**(defaults or {}), **(origin if isinstance(origin, dict) else {})}
+    out = {k: v for k, v in rule.items() if k != "originRequest"}
+    if merged:
+        out["originRequest"] = merged
+    return out
+
+
+def _origin_name(rule: dict[str, Any], defaults: Mapping[str, Any] | None) -> str:
+    name = effective(rule, defaults).get("originRequest", {}).get("originServerName")
+    return repr(str(name)) if name is not None else "none"
 
 
 def _merge(

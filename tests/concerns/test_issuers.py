@@ -591,3 +591,56 @@ def test_pick_solver_follows_cert_manager(
 def test_zone_key_keeps_variable_case() -> None:
     assert zone_key("Example.COM.") == "example.com"
     assert zone_key("${SECRET_DOMAIN}") == "${SECRET_DOMAIN}"
+
+
+# --- Certificates of the input that a managed issuer signs (issue 12) -----------------------
+
+LEGACY_ISSUER = TEMPLATE_ISSUER.replace(
+    'dnsZones: ["${SECRET_DOMAIN}"]', 'dnsZones: ["${SECRET_DOMAIN}", legacy.example.net]'
+)
+
+
+def hand_written(name: str, dns_names: str, issuer: str = "letsencrypt-production") -> str:
+    return (
+        f"---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: {name}, namespace: legacy}}\n"
+        f"spec:\n  secretName: {name}-tls\n  issuerRef: {{name: {issuer}, kind: ClusterIssuer}}\n"
+        f"  dnsNames: {dns_names}\n"
+    )
+
+
+def test_a_zone_a_certificate_of_the_input_still_needs_is_kept_with_a_warning_naming_it() -> None:
+    exp = expand_yaml(config(), LEGACY_ISSUER + hand_written("nas", "[nas.legacy.example.net]"))
+    assert zones(exp) == [["${SECRET_DOMAIN}", "example.org", "legacy.example.net"]]
+    (warning,) = [m for m in messages(exp, "warning") if "kept zone" in m]
+    assert warning.startswith(
+        "ClusterIssuer letsencrypt-production: kept zone(s) legacy.example.net in "
+        "`spec.acme.solvers[0].selector.dnsZones` although MultiDomain edge does not serve them: "
+        "Certificate legacy/nas needs legacy.example.net"
+    )
+    assert not [m for m in messages(exp, "error") if "nas" in m]
+
+
+@pytest.mark.parametrize(
+    "certificate",
+    [
+        "",  # no Certificate needs it
+        hand_written("nas", "[nas.legacy.example.net]", issuer="other"),  # its issuer is another one
+    ],
+)
+def test_a_zone_nothing_needs_is_removed_with_a_warning_naming_it(certificate: str) -> None:
+    exp = expand_yaml(config(), LEGACY_ISSUER + certificate)
+    assert zones(exp) == [["${SECRET_DOMAIN}", "example.org"]]
+    (warning,) = [m for m in messages(exp, "warning") if "removed zone" in m]
+    assert "removed zone(s) legacy.example.net from `spec.acme.solvers[0].selector.dnsZones`" in warning
+
+
+def test_the_solver_replay_covers_certificates_of_the_input() -> None:
+    exp = expand_yaml(config(), TEMPLATE_ISSUER + hand_written("nas", "[nas.example.net]"))
+    (error,) = [m for m in messages(exp, "error") if "nas" in m]
+    assert error.startswith(
+        "Certificate legacy/nas must get a DNS-01 solver for 'nas.example.net' from ClusterIssuer "
+        "letsencrypt-production, but none selects it"
+    )
+    # must not change: a Certificate of an issuer MultiDomain does not manage is not its business
+    other = expand_yaml(config(), TEMPLATE_ISSUER + hand_written("nas", "[nas.example.net]", issuer="other"))
+    assert not [m for m in messages(other, "error") if "nas" in m]

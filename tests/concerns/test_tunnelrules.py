@@ -393,3 +393,15 @@ def test_stay_in_place_prefers_the_users_rules() -> None:
     assert stay_in_place([5, 1, 0, 2, 3], lambda i: i in (1, 2, 3)) == [1, 2, 3]
     assert stay_in_place([None, 0, 1], lambda i: False) == [0, 1]
     assert stay_in_place([None, None], lambda i: True) == []
+
+
+def test_a_rule_that_inherits_the_managed_settings_from_the_top_level_reads_the_same() -> None:
+    """phycoforce/home-ops: `*.<domain>` without its own originRequest inherits the top-level SNI."""
+    m = managed("example.com")
+    wildcard = {"hostname": "*.example.com", "service": SVC}
+    defaults = {"http2Origin": True, "originServerName": "external.example.com"}
+    p = plan([wildcard], [m], never_owned, "http_status:404", defaults)
+    assert p.rules[1] is wildcard
+    assert p.infos == []
+    other = plan([wildcard], [m], never_owned, "http_status:404", {"originServerName": "elsewhere.example.com"})
+    assert "origin server name 'elsewhere.example.com'" in other.infos[0]
