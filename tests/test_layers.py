@@ -44,6 +44,7 @@ SHARED_CONCERNS: dict[str, set[str] | None] = {
         "krmfn.concerns.splithorizon",
     },
     "krmfn.concerns.serving": None,
+    "krmfn.concerns.removedzones": None,
     "krmfn.concerns.perdomain": {"krmfn.concerns.gateways"},
 }
 

@@ -22,6 +22,8 @@ May import: :mod:`krmfn.context`, :mod:`krmfn.errors`, :mod:`krmfn.api` and
 - :mod:`~krmfn.concerns.tunnelrules` — the rule-list logic, for :mod:`~krmfn.concerns.tunnel`;
 - :mod:`~krmfn.concerns.serving` — what serves a hostname with which certificate (listeners,
   Ingresses), for the tunnel's origin server names, the route checks and the plan;
+- :mod:`~krmfn.concerns.removedzones` — the one warning for zones the user wrote that a
+  concern removes;
 - :mod:`~krmfn.concerns.perdomain` — ``mode: perDomain`` listeners and redirect routes, for
   :mod:`~krmfn.concerns.gateways`;
 - :mod:`~krmfn.concerns.chartvalues` — where a chart reads its values in a release (wrapper

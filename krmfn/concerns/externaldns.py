@@ -26,6 +26,7 @@ from typing import Any
 
 from krmfn.api.config import Domain, ExternalDNSSpec
 from krmfn.api.names import parse_domain
+from krmfn.concerns import removedzones
 from krmfn.concerns.chartvalues import chart_of, dig, locate, warn_unless_upstream
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
@@ -191,6 +192,26 @@ def _not_a_mapping(ctx: Context, item: Item, path: str) -> None:
     ctx.report(r.error(f"{ref.describe()}: `{path}` must be a mapping", resource=ref, field=path, file=item.path))
 
 
+def _filters(values: dict[str, Any]) -> list[Any]:
+    filters = values.get("domainFilters")
+    return list(filters) if isinstance(filters, list) else []
+
+
+def _scope(where: str) -> str:
+    return f"for this installation (`{where}`)"
+
+
+def _keep(where: str) -> str:
+    return f"add them to `spec.domains` (and to `{where}.domains` if it is set) to keep them"
+
+
+def _warn_removed(
+    ctx: Context, item: Item, before: list[Any], values: dict[str, Any], *, field: str, where: str
+) -> None:
+    gone = removedzones.removed(before, values.get("domainFilters") or [])
+    removedzones.warn(ctx, item, gone, field, scope=_scope(where), keep=_keep(where))
+
+
 def _why(path: str, changed: list[str]) -> str:
     return "set " + ", ".join(f"`{path}.{key}`" for key in changed)
 
@@ -216,9 +237,11 @@ def _patch_helmrelease(
         return None
     chart = chart_of(ctx, item)
     warn_unless_upstream(ctx, item, chart, UPSTREAM, values_path=spec.values_path, where=where)
+    before = _filters(target)
     changed = _apply_values(target, wanted)
-    if changed:
-        ctx.replace(item, new, _why(_joined("spec.values", spec.values_path), changed))
+    field = _joined("spec.values", spec.values_path)
+    if changed and ctx.replace(item, new, _why(field, changed)):
+        _warn_removed(ctx, item, before, target, field=f"{field}.domainFilters", where=where)
     out = effective_of_values(target, _chart_version(ctx, item))
     out.changed = "domainFilters" in changed
     return out
@@ -257,6 +280,7 @@ def _patch_application(
         )
         if target is None:
             return None
+        before = _filters(target)
         changed = _apply_values(target, wanted)
     else:
         # Argo CD renders a `values` string as given, so the edit keeps its comments too.
@@ -271,12 +295,14 @@ def _patch_application(
         )
         if target is None:
             return None
+        before = _filters(target)
         changed = _apply_values(target, wanted)
         if changed:
             helm["values"] = update_text(text, values, field_path) if text.strip() else dump(values)
     warn_unless_upstream(ctx, item, chart, UPSTREAM, values_path=spec.values_path, where=where)
-    if changed:
-        ctx.replace(item, new, _why(_joined(field_path, spec.values_path), changed))
+    field = _joined(field_path, spec.values_path)
+    if changed and ctx.replace(item, new, _why(field, changed)):
+        _warn_removed(ctx, item, before, target, field=f"{field}.domainFilters", where=where)
     revision = source.get("targetRevision") if source.get("chart") else None
     out = effective_of_values(target, revision if isinstance(revision, str) else None)
     out.changed = "domainFilters" in changed
@@ -373,7 +399,9 @@ def _patch_deployment(
     if changed:
         container[key] = updated
         path = f"spec.template.spec.containers[{index}].{key}"
-        ctx.replace(item, new, "set " + ", ".join(f"`{flag}`" for flag in changed) + f" in `{path}`")
+        if ctx.replace(item, new, "set " + ", ".join(f"`{flag}`" for flag in changed) + f" in `{path}`"):
+            gone = removedzones.removed(flag_values(args, "--domain-filter")[0], wanted["domainFilters"])
+            removedzones.warn(ctx, item, gone, f"{path} --domain-filter", scope=_scope(where), keep=_keep(where))
     out = effective_of_args(updated)
     out.changed = "--domain-filter" in changed
     out.token = _token(container.get("env"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn.api.config import DNS01_PROVIDERS, Config, Domain, IssuerSpec
+from krmfn.concerns import removedzones
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
 from krmfn.krm.results import ResourceRef
@@ -261,18 +262,14 @@ def _patch(ctx: Context, item: Any, domains: Sequence[Domain]) -> bool:
                         file=item.path,
                     )
                 )
-            if dropped:
-                ctx.report(
-                    r.warning(
-                        f"{what}: removed zone(s) {', '.join(dropped)} from "
-                        f"`spec.acme.solvers[{i}].selector.dnsZones`, "
-                        f"because MultiDomain {ctx.config.name} does not serve them with this issuer; add them to "
-                        "`spec.domains` if Certificates still need them",
-                        resource=ref,
-                        field=f"spec.acme.solvers[{i}].selector.dnsZones",
-                        file=item.path,
-                    )
-                )
+            removedzones.warn(
+                ctx,
+                item,
+                dropped,
+                f"spec.acme.solvers[{i}].selector.dnsZones",
+                scope="with this issuer",
+                keep="add them to `spec.domains` if Certificates still need them",
+            )
         if current != wanted:
             selector = solver.get("selector")
             if isinstance(selector, dict):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from krmfn.concerns import removedzones
 from krmfn.concerns.chartvalues import chart_of, locate, warn_unless_upstream
 from krmfn.context import Context, ref_of
 from krmfn.krm import results as r
@@ -63,9 +64,18 @@ def reconcile(ctx: Context) -> None:
         return
     warn_unless_upstream(ctx, item, chart_of(ctx, item), UPSTREAM, values_path=spec.values_path, where=FIELD)
     field = f"spec.values.{spec.values_path}" if spec.values_path else "spec.values"
-    if zones_of(values) != zones:
+    before = zones_of(values)
+    if before != zones:
         values["domain"] = " ".join(zones)
-        ctx.replace(item, new, f"set `{field}.domain` to {values['domain']!r}")
+        if ctx.replace(item, new, f"set `{field}.domain` to {values['domain']!r}"):
+            removedzones.warn(
+                ctx,
+                item,
+                removedzones.removed(before, zones),
+                f"{field}.domain",
+                scope="as split-horizon zones",
+                keep="add them to `spec.domains` (with `splitHorizon: true`) to keep them",
+            )
     challenge = values.get("dnsChallenge")
     if len(zones) > 1 and isinstance(challenge, dict) and challenge.get("enabled") is True:
         ctx.report(

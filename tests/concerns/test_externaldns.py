@@ -524,7 +524,54 @@ def test_installations_filter_their_own_subsets() -> None:
     exp = expand_yaml(config(installs), HELMRELEASE + DEPLOYMENT)
     assert values_of(exp)["domainFilters"] == ["${SECRET_DOMAIN}"]
     assert [a for a in args_of(exp) if a.startswith("--domain-filter")] == ["--domain-filter=example.org"]
-    assert messages(exp, "warning") == []
+    # the zones this installation filtered for by hand are gone, and said so
+    (warning,) = messages(exp, "warning")
+    assert warning.startswith(
+        "Deployment network/external-dns: removed zone(s) ${SECRET_DOMAIN}, stale.example from "
+        "`spec.template.spec.containers[1].args --domain-filter`, because MultiDomain edge does not list them for "
+        "this installation (`spec.externalDNS[1]`)"
+    )
+
+
+REMOVED = "removed zone(s) legacy.example.net from"
+
+
+@pytest.mark.parametrize(
+    ("installs", "stream", "field"),
+    [
+        (
+            HR,
+            HELMRELEASE.replace(
+                'domainFilters: ["${SECRET_DOMAIN}"]', 'domainFilters: ["${SECRET_DOMAIN}", legacy.example.net]'
+            ),
+            "`spec.values.domainFilters`",
+        ),
+        (
+            APP,
+            APPLICATION.replace(
+                "          - ${SECRET_DOMAIN}\n", "          - ${SECRET_DOMAIN}\n          - legacy.example.net\n"
+            ),
+            "`spec.source.helm.valuesObject.domainFilters`",
+        ),
+        (
+            DEP,
+            DEPLOYMENT.replace("stale.example", "legacy.example.net"),
+            "`spec.template.spec.containers[1].args --domain-filter`",
+        ),
+    ],
+)
+def test_a_zone_written_by_hand_that_is_removed_is_named_in_every_form(installs: str, stream: str, field: str) -> None:
+    exp = expand_yaml(config(installs), stream)
+    (warning,) = [m for m in messages(exp, "warning") if REMOVED in m]
+    assert f"{REMOVED} {field}" in warning
+    assert "add them to `spec.domains`" in warning
+    kept = expand_yaml(config(installs, "    - name: ${SECRET_DOMAIN}\n    - name: legacy.example.net\n"), stream)
+    assert not [m for m in messages(kept, "warning") if "removed zone" in m]
+
+
+def test_adding_a_zone_removes_nothing_and_warns_about_nothing() -> None:
+    exp = expand_yaml(config(HR), HELMRELEASE)
+    assert not [m for m in messages(exp, "warning") if "removed zone" in m]
 
 
 def test_a_zone_no_installation_lets_through_is_warned_about() -> None:

@@ -54,6 +54,19 @@ def test_domain_lists_every_zone_space_separated_keeping_quotes_and_comments() -
     assert stream(again) == stream(exp)
 
 
+def test_a_zone_written_by_hand_that_is_removed_is_named() -> None:
+    exp = expand_yaml(
+        config(), TEMPLATE_HR.replace('domain: "${SECRET_DOMAIN}"', 'domain: "${SECRET_DOMAIN} lab.example.net"')
+    )
+    (warning,) = [m for m in messages(exp, "warning") if "removed zone" in m]
+    assert warning == (
+        "HelmRelease network/k8s-gateway: removed zone(s) lab.example.net from `spec.values.domain`, because "
+        "MultiDomain edge does not list them as split-horizon zones; add them to `spec.domains` (with "
+        "`splitHorizon: true`) to keep them"
+    )
+    assert not [m for m in messages(expand_yaml(config(), TEMPLATE_HR), "warning") if "removed zone" in m]
+
+
 def test_only_split_horizon_domains_are_listed_in_config_order() -> None:
     domains = (
         "    - name: b.example\n    - name: a.example\n      primary: true\n"
