@@ -46,6 +46,8 @@ class Changed:
 
 
 def _kustomization(item: Item) -> dict[str, Any] | None:
+    if not item.mentions("configMapGenerator"):
+        return None  # parse nothing else: most items are never read
     try:
         data = item.data
     except KrmfnError:
@@ -79,6 +81,9 @@ def _files(entry: dict[str, Any], package: str, directory: str) -> dict[str, str
 
 def read(items: Sequence[Item]) -> list[Item]:
     """A ConfigMap item for every ``configMapGenerator`` entry of the input whose files this run can read."""
+    kustomizations = [item for item in items if item.mentions("configMapGenerator")]
+    if not kustomizations:
+        return []
     existing = set()
     for item in items:
         try:
@@ -88,7 +93,7 @@ def read(items: Sequence[Item]) -> list[Item]:
         if h.kind == "ConfigMap":
             existing.add(h.name)
     out = []
-    for item in items:
+    for item in kustomizations:
         data = _kustomization(item)
         package = item.annotation(PACKAGE_PATH) if data is not None else None
         if not package or data is None or not item.path:
