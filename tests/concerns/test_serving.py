@@ -107,3 +107,42 @@ def test_a_secret_no_certificate_describes_is_unknown_not_held() -> None:
     assert serving.serves(gateway, "app.example.com") is None
     assert serving.serves(gateway, "app.example.com", strict=False) is not None
     assert serving.serves(gateway, "app.example.com", verified=False) is not None
+
+
+INGRESS_CONFIG = multidomain(
+    "  domains:\n    - name: example.com\n    - name: example.org\n",
+    certificates("cert-manager"),
+    "  gateways:\n    - name: nginx\n      kind: IngressClass\n"
+    "      defaultCertificate: {name: wildcard-tls, namespace: cert-manager}\n",
+)
+INGRESSES = """\
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: wildcard, namespace: cert-manager}
+spec: {secretName: wildcard-tls, issuerRef: {name: le}, dnsNames: [example.com, "*.example.com"]}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: echo, namespace: echo}
+spec: {secretName: echo-tls, issuerRef: {name: le}, dnsNames: [echo.example.org]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: echo, namespace: echo}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [echo.example.org], secretName: echo-tls}, {hosts: [echo.example.com]}]
+  rules: [{host: echo.example.org}, {host: echo.example.com}, {host: other.example.org}]
+"""
+
+
+def test_an_ingress_serves_its_tls_entry_or_the_default_certificate() -> None:
+    config = load_config(load(INGRESS_CONFIG))
+    serving = Serving.from_items(config, items_of(INGRESSES))
+    assert serving.served_by("echo.example.org") == [Server("Ingress", "echo", "echo", None, "echo/echo-tls")]
+    assert serving.served_by("echo.example.com") == [
+        Server("IngressController", None, "nginx", None, "cert-manager/wildcard-tls")
+    ]
+    # the default certificate holds only the first domain
+    assert serving.served_by("other.example.org") == []
+    assert serving.served_by("nowhere.example.org") == []
