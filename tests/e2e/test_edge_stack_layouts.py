@@ -21,26 +21,6 @@ TUNNEL = "https://envoy-external.{{ .Release.Namespace }}.svc.cluster.local:443"
 
 FACTS: dict[str, list[dict[str, Any]]] = {
     "cluster-template": [
-        # The LAN answer for the second domain's CNAME target (k8s_gateway reads the Service's annotation).
-        {
-            "kind": "Gateway",
-            "name": "envoy-external",
-            "namespace": "network",
-            "has": {
-                "spec.infrastructure.annotations.external-dns.alpha.kubernetes.io/hostname": (
-                    "external.example.com,external.example.org"
-                )
-            },
-        },
-        # must not change: no DNS target configured for the internal gateway, so its Service keeps its one name
-        {
-            "kind": "Gateway",
-            "name": "envoy-internal",
-            "namespace": "network",
-            "has": {
-                "spec.infrastructure.annotations.external-dns.alpha.kubernetes.io/hostname": "internal.example.com"
-            },
-        },
         # the template's rule is krmfn's convention: kept exactly; the apex rules are added before each wildcard
         {
             "kind": "HelmRelease",
@@ -65,6 +45,30 @@ FACTS: dict[str, list[dict[str, Any]]] = {
 
 def render(example: Path, tree: str) -> list[Doc]:
     return applied(example / tree, read_vars(example / "flux-vars.env")).all_docs
+
+
+#: The Service hostname annotation each Gateway must carry after Flux substitution (None: must not change).
+HOSTNAMES: dict[str, dict[str, str | None]] = {
+    # the LAN answer for the second domain's CNAME target: k8s_gateway reads the Service's annotation
+    "cluster-template": {"envoy-external": "external.example.com,external.example.org", "envoy-internal": None},
+}
+HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+
+
+def infrastructure_hostname(docs: list[Doc], gateway: str) -> str | None:
+    (doc,) = [d for d in docs if d.get("kind") == "Gateway" and d["metadata"]["name"] == gateway]
+    value = ((doc.get("spec") or {}).get("infrastructure") or {}).get("annotations", {}).get(HOSTNAME)
+    return str(value) if value is not None else None
+
+
+@pytest.mark.parametrize("name", sorted(HOSTNAMES))
+def test_the_services_hostname_annotation_names_every_attached_domains_target(name: str) -> None:
+    example = EXAMPLES / name
+    if not (example / "expected").is_dir():
+        pytest.skip(f"examples/{name} has no expected output yet")
+    before, after = render(example, "pkg"), render(example, "expected")
+    for gateway, wanted in HOSTNAMES[name].items():
+        assert infrastructure_hostname(after, gateway) == (wanted or infrastructure_hostname(before, gateway))
 
 
 @pytest.mark.parametrize("name", sorted(FACTS))
