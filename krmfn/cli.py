@@ -126,8 +126,9 @@ def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
         return _fail_unreadable(str(exc), config_file)
     changed: list[generated.Changed] = []
     try:
-        items, results = _expand(inp, config_file, generated.read(inp.items))
-        items, changed = generated.split(items)
+        made = generated.read(inp.items)
+        items, results = _expand(inp, config_file, made)
+        items, changed = generated.split(items, made)
     except KrmfnError as exc:  # an item that cannot be read (no `kind`, an alias bomb): the input's fault
         items, results = list(inp.items), [r.error(str(exc))]
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a result

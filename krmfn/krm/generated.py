@@ -133,17 +133,17 @@ def _configmap(
     return Item.from_data({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)})
 
 
-def is_generated(item: Item) -> bool:
-    return item.annotation(SOURCE) is not None
-
-
-def split(items: Iterable[Item]) -> tuple[list[Item], list[Changed]]:
-    """The items without those :func:`read` made, and the files whose content changed."""
+def split(items: Iterable[Item], made: Sequence[Item]) -> tuple[list[Item], list[Changed]]:
+    """The items without those :func:`read` *made*, and the files whose content changed."""
+    ours = {id(item) for item in made}
     kept: list[Item] = []
     changed: list[Changed] = []
     for item in items:
+        if id(item) not in ours and id(item.origin) not in ours:
+            kept.append(item)  # never read here: generated items have no text to look at cheaply
+            continue
         source = item.annotation(SOURCE)
-        if source is None:
+        if source is None:  # pragma: no cover - read() marks every item it makes
             kept.append(item)
             continue
         if item.origin is None:

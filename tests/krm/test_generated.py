@@ -66,7 +66,7 @@ def test_only_changed_files_are_written_and_the_items_never_leave(tmp_path: Path
     edited = made[0].with_data(
         {**made[0].data, "data": {"config.yaml": "ingress:\n  - hostname: a.example.org\n    service: http://a\n"}}
     )
-    kept, changed = generated.split([other, edited, made[1]])
+    kept, changed = generated.split([other, edited, made[1]], made)
     assert kept == [other]
     assert [(c.path, c.text) for c in changed] == [
         ("app/configs/config.yaml", "ingress:\n  - hostname: a.example.org\n    service: http://a\n")
