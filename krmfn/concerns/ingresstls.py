@@ -56,7 +56,7 @@ def reconcile(ctx: Context) -> None:
             continue
         index, gateway = found
         data = _undone(item)
-        wanted, left = _unserved(ctx, serving, gateway, _namespace(item), data)
+        wanted, left = _unserved(ctx, serving, gateway, _namespace(ctx, item), data)
         unjudged[gateway.name] = unjudged.get(gateway.name, 0) + left
         if gateway.write_tls or item.annotation(MARK) is not None:
             _write(ctx, index, item, wanted=wanted if gateway.write_tls else {}, copies=copies)
@@ -75,8 +75,9 @@ def reconcile(ctx: Context) -> None:
             )
 
 
-def _namespace(item: Item) -> str | None:
-    return item.header.namespace or None
+def _namespace(ctx: Context, item: Item) -> str | None:
+    """Where the Ingress lands: its own namespace, or the one its kustomization or Flux gives it."""
+    return ctx.namespace_of(item)
 
 
 def _undone(item: Item) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def _unserved(
 def _warn(
     ctx: Context, index: int, gateway: GatewaySpec, item: Item, *, serving: Serving, wanted: dict[str, list[str]]
 ) -> None:
-    namespace = _namespace(item)
+    namespace = _namespace(ctx, item)
     by_name = {d.name.text: d for d in ctx.config.domains}
     for domain_text, hosts in wanted.items():
         domain = by_name[domain_text]
@@ -151,7 +152,7 @@ def _write(
     wanted: dict[str, list[str]],
     copies: set[tuple[str, str]],
 ) -> None:
-    namespace = _namespace(item)
+    namespace = _namespace(ctx, item)
     by_name = {d.name.text: d for d in ctx.config.domains}
     if wanted and namespace is None:
         ctx.report(

@@ -190,9 +190,9 @@ class Serving:
             found = ctx.find("Gateway", entry.name, entry.namespace, GATEWAY_GROUP)
             if len(found) == 1:
                 gateways[(entry.namespace, entry.name)] = found[0].data
-        certificates = [(i.header.namespace or None, i.data) for i in ctx.of_kind(["Certificate"], "cert-manager.io")]
+        certificates = [(ctx.namespace_of(i), i.data) for i in ctx.of_kind(["Certificate"], "cert-manager.io")]
         certificates += [(None, g.data) for g in ctx.generated if g.data.get("kind") == "Certificate"]
-        ingresses = [(i.header.namespace or None, i.data) for i in ctx.of_kind(["Ingress"], "networking.k8s.io")]
+        ingresses = [(ctx.namespace_of(i), i.data) for i in ctx.of_kind(["Ingress"], "networking.k8s.io")]
         return cls(ctx.config, gateways, certificates, ingresses)
 
     @classmethod

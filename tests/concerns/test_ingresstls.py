@@ -65,8 +65,13 @@ def warnings(exp: Expansion) -> list[str]:
     return [m for m in messages(exp, "warning") if m.startswith("host ")]
 
 
+def of_kind(exp: Expansion, kind: str) -> list[dict[str, Any]]:
+    """The items of *kind* (a kustomization has no name, so headers are not read)."""
+    return [i.data for i in exp.items if i.data.get("kind") == kind]
+
+
 def ingress_data(exp: Expansion, name: str) -> dict[str, Any]:
-    return next(x for x in by_kind(exp, "Ingress") if x["metadata"]["name"] == name)
+    return next(x for x in of_kind(exp, "Ingress") if x["metadata"]["name"] == name)
 
 
 def test_hosts_served_the_default_certificate_of_another_domain_are_warned_about() -> None:
@@ -152,3 +157,24 @@ def test_tls_settings_are_for_ingress_classes_only(field: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(load(CONFIG.split("  gateways:\n", maxsplit=1)[0] + bad))
     assert "must not set `defaultCertificate` or `writeTLS` (IngressClass only)" in str(err.value)
+
+
+def test_an_ingress_without_namespace_lands_where_its_kustomization_puts_it() -> None:
+    """Real layouts: no `metadata.namespace`; the directory's kustomization says `namespace: echo`."""
+    path = "    config.kubernetes.io/path: apps/echo/{file}\n"
+    kustomization = (
+        "---\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  annotations:\n"
+        + path.format(file="kustomization.yaml")
+        + "namespace: echo\nresources: [ingress.yaml]\n"
+    )
+    lan = LAN.replace("  namespace: echo\n", "  annotations:\n" + path.format(file="ingress.yaml"))
+    exp = expand_yaml(WRITE, WILDCARD + kustomization + lan)
+    assert ingress_data(exp, "echo-lan-example-org")["spec"]["tls"] == [
+        {"hosts": ["echo-lan.example.org"], "secretName": "example-org-tls"}
+    ]
+    assert [
+        c["metadata"]["namespace"] for c in of_kind(exp, "Certificate") if c["metadata"]["name"] == "example-org"
+    ] == [
+        "cert-manager",
+        "echo",
+    ]
