@@ -265,13 +265,14 @@ def _plan_of_input(data: bytes, config_file: str | None) -> Any:
         _to_stderr(loaded)
         return None
     config, config_item = loaded
-    expansion = expand(config, list(inp.items), config_path=config_item.path, plain_stream=inp.form == "stream")
+    items = [*inp.items, *generated.read(inp.items)]
+    expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream")
     _to_stderr(expansion.results)
     if r.has_errors(expansion.results):
         return None  # a render that fails has no plan worth checking
     from krmfn.plan import plan_document
 
-    return plan_document(config, expansion, inp.items)
+    return plan_document(config, expansion, items)
 
 
 def _check(original: Any, expansion: Any, code: int) -> tuple[str, int]:

@@ -29,9 +29,10 @@ import jsonpatch
 
 from krmfn.api.config import Config, Domain, GatewaySpec
 from krmfn.concerns import publication
-from krmfn.concerns.certificates import dns_names
+from krmfn.concerns.certificates import dns_names, normalise_flux
 from krmfn.concerns.publication import Endpoint, Installation
 from krmfn.concerns.routes import GATEWAY_GROUP, Ingress, Route, domain_of, gateway_of
+from krmfn.concerns.serving import Serving, cert_covers
 from krmfn.concerns.tunnel import config_path
 from krmfn.concerns.tunnelrules import hostname as rule_hostname
 from krmfn.concerns.valueroutes import every_ingress, every_route
@@ -166,6 +167,7 @@ class _View:
         self.endpoints = publication.endpoints(self.ctx)
         self.infrastructure = publication.infrastructure_hostnames(self.ctx)
         self.rules = _tunnel_rules(self.ctx)
+        self.serving = Serving.from_context(self.ctx)
 
     def ref(self, item: Item) -> dict[str, Any]:
         return _ref(item, self.ctx.namespace_of(item))
@@ -343,7 +345,7 @@ class _View:
     def _covering(self, hostname: str) -> dict[str, Any] | None:
         for domain in self.config.domains:
             cert = self.certificates.get(domain.name.text)
-            if cert is not None and any(_cert_covers(n, hostname) for n in dns_names(domain)):
+            if cert is not None and any(cert_covers(n, hostname) for n in dns_names(domain)):
                 return {
                     "namespace": cert.namespace,
                     "name": cert.name,
@@ -353,34 +355,20 @@ class _View:
         return None
 
     def _served_by(self, domain: Domain, hostname: str, secret: str) -> list[dict[str, Any]]:
-        """Listeners of the domain's Gateways that admit the name and list its Secret.
-
-        To be answered by ``serving.Serving.from_items(config, items).served_by(hostname)``
-        (resolves-edge-stack) once that is on main: the same question, with SNI selection.
-        """
+        """What serves the name with the domain's certificate, on the domain's gateways (:mod:`krmfn.concerns.serving`:
+        the listener the SNI picks must admit the name and list a Secret that holds it)."""
+        gateways = [g for g in self.config.spec.gateways if g.name in domain.gateways]
         out = []
-        for gateway in self.config.spec.gateways:
-            if gateway.kind != "Gateway" or gateway.name not in domain.gateways:
+        for server in self.serving.served_by(hostname, gateways):
+            if normalise_flux(server.secret.partition("/")[2]) != normalise_flux(secret):
                 continue
-            items = self.ctx.find("Gateway", gateway.name, gateway.namespace, GATEWAY_GROUP)
-            if len(items) != 1:
-                continue
-            spec = items[0].data.get("spec")
-            for listener in spec.get("listeners") or [] if isinstance(spec, dict) else []:
-                if not isinstance(listener, dict) or listener.get("protocol") not in ("HTTPS", "TLS"):
-                    continue
-                pattern = listener.get("hostname") if isinstance(listener.get("hostname"), str) else None
-                tls: Any = listener.get("tls")
-                listed = tls.get("certificateRefs") if isinstance(tls, dict) else None
-                refs = [x.get("name") for x in listed or [] if isinstance(x, dict)]
-                if _admits(pattern, hostname) and secret in refs:
-                    server: dict[str, Any] = {"kind": "Gateway", "namespace": gateway.namespace, "name": gateway.name}
-                    server["listener"] = listener.get("name")
-                    addresses = _addresses(items[0])
-                    if addresses:
-                        server["addresses"] = addresses
-                    out.append(server)
-                    break
+            entry = server.to_data()
+            if server.kind == "Gateway":
+                items = self.ctx.find("Gateway", server.name, server.namespace, GATEWAY_GROUP)
+                addresses = _addresses(items[0]) if len(items) == 1 else []
+                if addresses:
+                    entry["addresses"] = addresses
+            out.append(entry)
         return out
 
 
@@ -431,22 +419,6 @@ def _addresses(gateway: Item) -> list[str]:
         value = annotations.get(key) if isinstance(annotations, dict) else None
         out += [a.strip() for a in str(value or "").split(",") if a.strip()]
     return list(dict.fromkeys(out))
-
-
-def _cert_covers(name: str, host: str) -> bool:
-    """TLS name matching: a wildcard covers exactly one label; a wildcard host needs the same wildcard."""
-    if name == host:
-        return True
-    if not name.startswith("*.") or host.startswith("*."):
-        return False
-    head, _, rest = host.partition(".")
-    return bool(head) and rest == name[2:]
-
-
-def _admits(pattern: str | None, host: str) -> bool:
-    if pattern is None or pattern == host:
-        return True
-    return pattern.startswith("*.") and host.endswith(pattern[1:]) and host != pattern[2:]
 
 
 # --- the tunnel ------------------------------------------------------------------------
