@@ -144,7 +144,7 @@ def drop_domain(text: str, name: str) -> str:
 def skip_until_rendered(name: str) -> Path:
     example = EXAMPLES / name
     if not (example / "expected").is_dir():
-        pytest.skip(f"examples/{name}: krmfn does not render this layout yet (issues 11, 18)")
+        pytest.skip(f"examples/{name}: krmfn does not render this layout yet (issues 11, 13, 18)")
     return example
 
 
