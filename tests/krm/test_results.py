@@ -1,0 +1,112 @@
+"""Results a person can read: many infos of one kind become one line with a count (issue 14)."""
+
+from __future__ import annotations
+
+from krmfn.krm import results as r
+from krmfn.krm.results import ResourceRef, Result, plural, summarise
+
+CONFIG = ResourceRef("krmfn.dev/v1alpha1", "MultiDomain", "edge")
+
+
+def _route(name: str, namespace: str | None = None) -> ResourceRef:
+    return ResourceRef("gateway.networking.k8s.io/v1", "HTTPRoute", name, namespace)
+
+
+def _patched(name: str, source: str = "dnsrecords") -> Result:
+    return r.info(f"patched HTTPRoute {name}: external-dns must not publish it", resource=_route(name), source=source)
+
+
+def test_one_of_a_kind_keeps_its_own_words() -> None:
+    alone = [_patched("web-0"), r.info("generated Certificate network/a", source="ownership")]
+    assert summarise(alone, CONFIG) == alone
+
+
+def test_several_become_one_line_with_the_count_and_the_first_names_in_place_of_the_first() -> None:
+    before = r.info("ClusterIssuer le serves solver [0]", source="issuers")
+    routes = [_patched(f"web-{i}") for i in range(5)]
+    after = r.info("MultiDomain edge: 1 domain(s)")
+    out = summarise([before, *routes[:2], after, *routes[2:]], CONFIG)
+    assert out[0] == before
+    assert out[2] == after
+    assert len(out) == 3
+    assert out[1].message == (
+        "dnsrecords: patched 5 HTTPRoutes (web-0, web-1, web-2 and 2 more); `krmfn diff` shows each change"
+    )
+    assert out[1].resource == CONFIG
+    assert out[1].severity == "info"
+
+
+def test_groups_are_per_source_verb_and_kind() -> None:
+    results = [
+        _patched("a"),
+        _patched("b"),
+        _patched("c", source="routes"),
+        r.info(
+            "generated DNSEndpoint a-httproute",
+            resource=ResourceRef("v1", "DNSEndpoint", "a-httproute"),
+            source="ownership",
+        ),
+        r.info(
+            "generated DNSEndpoint b-httproute",
+            resource=ResourceRef("v1", "DNSEndpoint", "b-httproute"),
+            source="ownership",
+        ),
+    ]
+    messages = [res.message for res in summarise(results, CONFIG)]
+    assert messages == [
+        "dnsrecords: patched 2 HTTPRoutes (a, b); `krmfn diff` shows each change",
+        results[2].message,
+        "ownership: generated 2 DNSEndpoints (a-httproute, b-httproute); `krmfn diff` shows each change",
+    ]
+
+
+def test_notes_keep_the_first_one_as_an_example() -> None:
+    notes = [
+        r.info(
+            f"DNSEndpoint web-{i}-httproute publishes the hostnames of HTTPRoute web-{i}",
+            resource=_route(f"web-{i}", "apps"),
+            source="dnsrecords",
+        )
+        for i in range(2)
+    ]
+    (only,) = summarise(notes, CONFIG)
+    assert only.message == (
+        "dnsrecords: 2 notes on HTTPRoutes (apps/web-0, apps/web-1), the first: "
+        "DNSEndpoint web-0-httproute publishes the hostnames of HTTPRoute web-0; `krmfn plan` shows all"
+    )
+
+
+def test_file_results_are_named_by_their_file() -> None:
+    files = [
+        r.info(f"patched {f}: `resources` lists the generated ./edge/certificates.yaml", file=f, source="placement")
+        for f in ("a/kustomization.yaml", "b/kustomization.yaml")
+    ]
+    (only,) = summarise(files, CONFIG)
+    assert only.message.startswith("placement: patched 2 files (a/kustomization.yaml, b/kustomization.yaml)")
+
+
+def test_warnings_errors_and_unsourced_infos_stay_one_per_problem() -> None:
+    kept = [
+        r.warning("token too narrow", resource=_route("a"), source="dnsrecords"),
+        r.warning("token too narrow", resource=_route("b"), source="dnsrecords"),
+        r.error("must be in the input", resource=_route("c"), source="dnsrecords"),
+        r.error("must be in the input", resource=_route("d"), source="dnsrecords"),
+        r.info("patched HTTPRoute e: x", resource=_route("e")),
+        r.info("patched HTTPRoute f: x", resource=_route("f")),
+    ]
+    assert summarise(kept, CONFIG) == kept
+
+
+def test_the_source_is_never_written_out_nor_compared() -> None:
+    assert set(_patched("a").to_data()) == {"message", "severity", "resourceRef"}
+    assert _patched("a") == _patched("a", source="elsewhere")
+
+
+def test_plurals() -> None:
+    assert [plural(k) for k in ("Gateway", "Ingress", "NetworkPolicy", "Gateway", "Key")] == [
+        "Gateways",
+        "Ingresses",
+        "NetworkPolicies",
+        "Gateways",
+        "Keys",
+    ]
