@@ -25,6 +25,7 @@ CONFIG = multidomain(
     domains("example.com"), "  certificates: {namespace: network, issuerRef: {name: le}}\n", metadata=EDGE_BLOCK
 )
 APP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n"
+THRESHOLDS = gc.get_threshold()
 #: Imported only by what a render does not do: parse arguments, look for pydantic plugins.
 NOT_NEEDED = ("argparse", "importlib.metadata", "email")
 
@@ -87,8 +88,8 @@ class _ExitCalledError(Exception):
         self.code = code
 
 
-def _console(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: bytes, stdout: Any) -> tuple[int, bool]:
-    """:func:`cli.console` in this process: (exit code, whether the GC was back on at the end)."""
+def _console(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: bytes, stdout: Any) -> tuple[int, bool, int]:
+    """:func:`cli.console` in this process: (exit code, whether the GC was back on, its young threshold)."""
 
     def leave(code: int) -> None:
         raise _ExitCalledError(code)
@@ -100,16 +101,16 @@ def _console(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: bytes, std
     try:
         with pytest.raises(_ExitCalledError) as left:
             cli.console()
-        return left.value.code, gc.isenabled()
+        return left.value.code, gc.isenabled(), gc.get_threshold()[0]
     finally:
         gc.enable()
         gc.unfreeze()
+        gc.set_threshold(*THRESHOLDS)
 
 
 def test_console_collects_again_once_loaded_and_exits_with_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
-    code, collecting = _console(monkeypatch, [], resource_list(CONFIG, APP).encode(), out)
-    assert (code, collecting) == (0, True)
+    assert _console(monkeypatch, [], resource_list(CONFIG, APP).encode(), out) == (0, True, cli.YOUNG_COLLECTION)
     assert "kind: Certificate" in out.getvalue()
 
 
@@ -118,8 +119,7 @@ def test_console_reports_a_reader_gone_away(monkeypatch: pytest.MonkeyPatch) -> 
         def flush(self) -> None:
             raise BrokenPipeError
 
-    code, _ = _console(monkeypatch, ["schema"], b"", Gone())
-    assert code == 1
+    assert _console(monkeypatch, ["schema"], b"", Gone())[0] == 1
 
 
 def test_console_passes_argparse_exits_on(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
