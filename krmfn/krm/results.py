@@ -100,14 +100,15 @@ NAMES_SHOWN = 3
 def summarise(results: list[Result], about: ResourceRef | None) -> list[Result]:
     """*results* with the infos of one source about one kind of resource folded into one.
 
-    Infos are grouped by their source, their verb (:data:`VERBS`; the other infos are notes)
-    and the kind of resource they are about. A group of one is kept as it is; a larger one
-    becomes one info about *about* (the function config) at the place of its first member,
+    Infos are grouped by their source, their verb (:data:`VERBS`; the other infos are notes,
+    grouped by what they say besides names and values) and the kind of resource they are
+    about. A group of one is kept as it is; a larger one becomes one info about *about*
+    (the function config) at the place of its first member,
     with the count and the first names: ``gateways: patched 2 Gateways (envoy-external,
     envoy-internal)``. What each one says is what ``krmfn plan`` and ``krmfn diff`` show.
     Warnings, errors and infos without a source are never folded.
     """
-    groups: dict[tuple[str, str, str], list[Result]] = {}
+    groups: dict[tuple[str, str, str, str], list[Result]] = {}
     for res in results:
         if res.severity == "info" and res.source is not None:
             groups.setdefault(_group_of(res), []).append(res)
@@ -124,14 +125,24 @@ def summarise(results: list[Result], about: ResourceRef | None) -> list[Result]:
     return out
 
 
-def _group_of(res: Result) -> tuple[str, str, str]:
+def _group_of(res: Result) -> tuple[str, str, str, str]:
+    """(source, verb, kind, the words of a note): notes fold only with notes that say the same."""
     verb = res.message.partition(" ")[0]
     kind = res.resource.kind if res.resource is not None else ""
-    return (res.source or "", verb if verb in VERBS else "", kind)
+    if verb in VERBS:
+        return (res.source or "", verb, kind, "")
+    return (res.source or "", "", kind, _words(res))
+
+
+def _words(res: Result) -> str:
+    """A note without what varies from one resource to the next: names, hostnames, numbers, quotes."""
+    own = {res.resource.name, res.resource.namespace} if res.resource is not None else set()
+    words = (token.strip(":;,.()") for token in res.message.split())
+    return " ".join(w for w in words if w.isalpha() and w not in own)
 
 
 def _folded(group: list[Result], about: ResourceRef | None) -> Result:
-    source, verb, kind = _group_of(group[0])
+    source, verb, kind, _ = _group_of(group[0])
     names = [_name(res) for res in group]
     more = len(names) - NAMES_SHOWN
     shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")

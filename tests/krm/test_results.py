@@ -110,3 +110,29 @@ def test_plurals() -> None:
         "Gateways",
         "Keys",
     ]
+
+
+def test_notes_fold_only_with_notes_that_say_the_same() -> None:
+    ingress = ResourceRef("networking.k8s.io/v1", "Ingress", "nas", "storage")
+    notes = [
+        r.info(
+            "DNSEndpoint a-ingress publishes the hostnames of Ingress web/a: a.example.com → external.example.com",
+            resource=ingress,
+            source="dnsrecords",
+        ),
+        r.info(
+            "Ingress storage/nas: wildcard host '*.nas.example.org' gets no DNS record",
+            resource=ingress,
+            source="dnsrecords",
+        ),
+        r.info(
+            "DNSEndpoint nas-ingress publishes the hostnames of Ingress storage/nas: nas.example.org → 192.168.1.20",
+            resource=ingress,
+            source="dnsrecords",
+        ),
+    ]
+    out = summarise(notes, CONFIG)
+    assert [res.message.split(",")[0] for res in out] == [
+        "dnsrecords: 2 notes on Ingresses (storage/nas",
+        notes[1].message,
+    ]
