@@ -20,11 +20,16 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+import yaml
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLUSTER_TEMPLATE = EXAMPLES / "cluster-template" / "expected"
 HOME_OPS = EXAMPLES / "onedr0p-home-ops" / "pkg"
+#: The values Flux substitutes in the home-ops tree (fake).
+HOME_OPS_VARIABLES = EXAMPLES / "onedr0p-home-ops" / "flux-vars.env"
 #: Where each tree's MultiDomain is (the Kptfile's configPath).
 CLUSTER_TEMPLATE_CONFIG = "kubernetes/apps/network/envoy-gateway/app/multidomain.yaml"
 HOME_OPS_CONFIG = "kubernetes/apps/network/certificates/export/multidomain.yaml"
@@ -145,3 +150,17 @@ def source(tree: Path, config: str) -> bytes:
     if done.returncode != 0:
         raise RuntimeError(f"kpt fn source {tree} failed: {done.stderr.decode()[-2000:]}")
     return done.stdout
+
+
+def flux_build(tree: Path, variables: Path) -> bytes:
+    """What Flux applies from *tree*, as one multi-document stream: the input of a CI pre-render.
+
+    Every Flux Kustomization is built and substituted as kustomize-controller does
+    (``tests/fluxtree.py``, with ``kubectl kustomize``); the MultiDomain, local config, is not
+    in it (give it with ``--config``).
+    """
+    sys.path.insert(0, str(EXAMPLES.parent / "tests"))
+    import fluxtree  # tests/fluxtree.py
+
+    docs = fluxtree.applied(tree, fluxtree.read_vars(variables)).all_docs
+    return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False).encode()
