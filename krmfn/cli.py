@@ -155,11 +155,12 @@ def main(
     args = list(sys.argv[1:] if argv is None else argv)
     out = stdout if stdout is not None else sys.stdout
     if not args or (len(args) == 1 and args[0] not in COMMANDS and not args[0].startswith("-")):
-        # The function as kpt and kustomize run it: nothing to parse.
-        data = (stdin if stdin is not None else sys.stdin.buffer).read()
-        text, code = run(data, args[0] if args else None, load=load)
-        out.write(text)
-        out.flush()
+        # The function as kpt and kustomize run it: nothing to parse. The input is not kept
+        # here: run() lets go of the bytes once they are decoded.
+        text, code = run(
+            (stdin if stdin is not None else sys.stdin.buffer).read(), args[0] if args else None, load=load
+        )
+        _write(out, text)
         return code
     if load is not None:
         load()
@@ -199,11 +200,19 @@ def main(
         if config_file is not None:
             parser.error(f"unexpected argument {parsed.command!r}")
         config_file = parsed.command
-    data = (stdin if stdin is not None else sys.stdin.buffer).read()
-    text, code = run(data, config_file)
-    out.write(text)
-    out.flush()
+    text, code = run((stdin if stdin is not None else sys.stdin.buffer).read(), config_file)
+    _write(out, text)
     return code
+
+
+#: Characters written at a time, so that the encoded output never exists whole beside the text.
+WRITE_CHUNK = 1 << 20
+
+
+def _write(out: IO[str], text: str) -> None:
+    for start in range(0, len(text), WRITE_CHUNK):
+        out.write(text[start : start + WRITE_CHUNK])
+    out.flush()
 
 
 def _print_schema(out: IO[str]) -> int:
@@ -230,6 +239,7 @@ def run(data: bytes, config_file: str | None = None, load: Any = None) -> tuple[
         inp = resourcelist.read(resourcelist.decode(data))
     except InputError as exc:
         return _fail_unreadable(str(exc), config_file)
+    del data  # the items hold what they need; the caller keeps no copy (see main)
     try:
         items, results = _expand(inp, config_file)
     except KrmfnError as exc:  # an item that cannot be read (no `kind`, an alias bomb): the input's fault
