@@ -1,3 +1,3 @@
-from krmfn.cli import main
+from krmfn.cli import console
 
-raise SystemExit(main())
+console()

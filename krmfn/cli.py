@@ -7,10 +7,12 @@ in the same way, never as a traceback.
 
 from __future__ import annotations
 
-import argparse
+import gc
+import os
 import sys
+import types
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from krmfn import __version__
 from krmfn.errors import ConfigError, InputError, KrmfnError
@@ -61,13 +63,112 @@ examples:
 
 #: Commands that read the input and report on it, rather than answer with it.
 REPORTS = ("plan", "diff", "check")
+#: Every command; any other lone argument is a config file (kustomize's legacy exec-plugin form).
+COMMANDS = ("schema", *REPORTS, "verify", "init")
 
 
-def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
+#: New objects between two young collections in a render (Python's default is 700).
+YOUNG_COLLECTION = 100_000
+
+
+def console() -> NoReturn:
+    """The ``krmfn`` command and ``python -m krmfn``: :func:`main`, quick to start and to leave.
+
+    A KRM function is started once per render, and on a small package its start-up and exit
+    take longer than its work (see bench/README.md for what each of these saves):
+
+    - the cyclic garbage collector is off while modules load, since nothing they build is
+      garbage; what they built is then frozen out of every later collection, and a young
+      collection waits for 100,000 new objects rather than 700 (the parsed items live until
+      the output is written; garbage cycles are rare in a render);
+    - pydantic is given a plugin loader that finds no plugins, so that building the first
+      model does not import importlib.metadata and email to look for them (:func:`_no_pydantic_plugins`);
+    - once stdout and stderr are flushed, the process leaves with ``os._exit``: freeing every
+      object and module one by one changes nothing outside it. krmfn holds no other buffered
+      file and registers no exit handler.
+    """
+    gc.disable()
+    _no_pydantic_plugins()
+    try:
+        code = main(load=_loaded)
+    except SystemExit as exc:  # argparse: --help, --version, a usage error (already printed)
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else _print_exit(exc.code)
+    try:
+        sys.stdout.flush()
+    except OSError:  # the reader went away (`krmfn plan | head`): nothing more can be said
+        code = code or 1
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _loaded() -> None:
+    """Called once the modules a run needs are imported: freeze them, collect from now on, seldom."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION)
+    gc.enable()
+
+
+def _print_exit(message: object) -> int:
+    print(message, file=sys.stderr)
+    return 1
+
+
+#: pydantic's plugin loader, imported when it builds its first model.
+_PYDANTIC_LOADER = "pydantic.plugin._loader"
+
+
+def _no_pydantic_plugins() -> None:
+    """Stand in for pydantic's plugin loader with one that loads no plugins.
+
+    pydantic asks its loader for plugins (``pydantic`` entry points, which instrument
+    validation) when it builds a model; importing the loader imports importlib.metadata, and
+    with it email, zipfile and csv, which costs a krmfn run more than building its models does.
+    krmfn uses no plugins. The stand-in answers ``get_plugins()`` and takes any other name from
+    the real loader. Only the command does this, and only before pydantic is imported.
+    """
+    if "pydantic" in sys.modules:
+        return
+    stand_in = types.ModuleType(_PYDANTIC_LOADER, "krmfn: no pydantic plugins (see krmfn.cli)")
+
+    def get_plugins() -> tuple[()]:
+        return ()
+
+    def real(name: str) -> Any:
+        if name.startswith("__"):  # the import system asking what kind of module this is
+            raise AttributeError(name)
+        del sys.modules[_PYDANTIC_LOADER]
+        import importlib
+
+        return getattr(importlib.import_module(_PYDANTIC_LOADER), name)
+
+    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
+    stand_in.__getattr__ = real  # type: ignore[method-assign]
+    sys.modules[_PYDANTIC_LOADER] = stand_in
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[str] | None = None,
+    load: Any = None,
+) -> int:
+    """The command line; *load*, if given, is called once the modules the command needs are imported."""
     args = list(sys.argv[1:] if argv is None else argv)
     out = stdout if stdout is not None else sys.stdout
+    if not args or (len(args) == 1 and args[0] not in COMMANDS and not args[0].startswith("-")):
+        # The function as kpt and kustomize run it: nothing to parse. The input is not kept
+        # here: run() lets go of the bytes once they are decoded.
+        text, code = run(
+            (stdin if stdin is not None else sys.stdin.buffer).read(), args[0] if args else None, load=load
+        )
+        _write(out, text)
+        return code
+    if load is not None:
+        load()
     if args[:1] == ["verify"]:
         return _verify(args[1:], stdin, out)
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="krmfn", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -100,11 +201,19 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
         if config_file is not None:
             parser.error(f"unexpected argument {parsed.command!r}")
         config_file = parsed.command
-    data = (stdin if stdin is not None else sys.stdin.buffer).read()
-    text, code = run(data, config_file)
-    out.write(text)
-    out.flush()
+    text, code = run((stdin if stdin is not None else sys.stdin.buffer).read(), config_file)
+    _write(out, text)
     return code
+
+
+#: Characters written at a time, so that the encoded output never exists whole beside the text.
+WRITE_CHUNK = 1 << 20
+
+
+def _write(out: IO[str], text: str) -> None:
+    for start in range(0, len(text), WRITE_CHUNK):
+        out.write(text[start : start + WRITE_CHUNK])
+    out.flush()
 
 
 def _print_schema(out: IO[str]) -> int:
@@ -116,14 +225,22 @@ def _print_schema(out: IO[str]) -> int:
     return 0
 
 
-def run(data: bytes, config_file: str | None = None) -> tuple[str, int]:
-    """The whole function on bytes: (output text, exit code). Reports to stderr."""
+def run(data: bytes, config_file: str | None = None, load: Any = None) -> tuple[str, int]:
+    """The whole function on bytes: (output text, exit code). Reports to stderr.
+
+    *load*, if given, is called once every module the run needs is imported.
+    """
+    from krmfn import expand  # noqa: F401 - imported here, before the work, for *load*
     from krmfn.krm import resourcelist
+
+    if load is not None:
+        load()
 
     try:
         inp = resourcelist.read(resourcelist.decode(data))
     except InputError as exc:
         return _fail_unreadable(str(exc), config_file)
+    del data  # the items hold what they need; the caller keeps no copy (see main)
     changed: list[generated.Changed] = []
     try:
         made = generated.read(inp.items)
@@ -166,7 +283,8 @@ def _expand(inp: Any, config_file: str | None, extra: Sequence[Any] = ()) -> tup
     expansion = expand(
         config, items, config_path=config_item.path, plain_stream=inp.form == "stream" or not inp.wrapper_kind
     )
-    return expansion.items, expansion.results
+    # what each change was is for `krmfn plan` and `diff`; the function says how many
+    return expansion.items, r.summarise(expansion.results, _config_ref(config_item))
 
 
 def _read_input(data: bytes, directory: str | None) -> Any:

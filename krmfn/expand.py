@@ -8,7 +8,7 @@ happens here; :mod:`krmfn.cli` reads and writes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from krmfn import placement
 from krmfn.api.config import Config, is_multidomain
@@ -90,7 +90,9 @@ def expand(
         generated_directory=directory,
     )
     for concern in CONCERNS:
+        start = len(ctx.results)
         concern(ctx)
+        ctx.results[start:] = _from(concern.__module__.rpartition(".")[2], ctx.results[start:])
     _check_clashes(ctx)
     _warn_unless_local_config(ctx)
     done = reconcile(ctx.items, ctx.owned, ctx.generated, owner, directory, adopting=ctx.adopting)
@@ -111,9 +113,13 @@ def expand(
         f"{done.generated} generated, {done.updated} updated, {done.unchanged} unchanged, "
         f"{done.pruned} pruned, {ctx.patched} patched{adopted}"
     )
-    return Expansion(
-        out, [*ctx.results, *done.results, *placed, r.info(summary, resource=ctx.config_ref)], dict(ctx.certificates)
-    )
+    results = [*ctx.results, *_from("ownership", done.results), *_from("placement", placed)]
+    return Expansion(out, [*results, r.info(summary, resource=ctx.config_ref)], dict(ctx.certificates))
+
+
+def _from(source: str, results: Sequence[Result]) -> list[Result]:
+    """*results* marked as reported by *source*, so that the output can summarise them (:func:`r.summarise`)."""
+    return [res if res.source else replace(res, source=source) for res in results]
 
 
 def _is_generator_mode(items: Sequence[Item]) -> bool:

@@ -28,8 +28,9 @@ Without path annotations (a plain stream, kustomize) every resource keeps its ow
 
 from __future__ import annotations
 
+import bisect
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,9 @@ class Layout:
         self._prefix = self._repo_prefix([_flux_path(i) for i in flux_items])
         self.flux = [self._flux(item) for item in flux_items]
         self._builds = _Builds()
+        #: (directory, namespace, Flux name) already built: a directory reached by many paths is built once.
+        self._built: set[tuple[str, str | None, str | None]] = set()
+        self._sorted_files = sorted(self.files)
         self._build_all()
 
     # --- reading the input ------------------------------------------------------------
@@ -207,6 +211,9 @@ class Layout:
         key = (directory, override)
         if key in seen:
             return  # a cycle; kustomize refuses it, the input is not ours to judge
+        if (directory, override, flux) in self._built:
+            return  # its effects depend on these three only, and are in place already
+        self._built.add((directory, override, flux))
         seen = seen | {key}
         if flux is not None:
             self._builds.flux.setdefault(directory, set()).add(flux)
@@ -229,8 +236,8 @@ class Layout:
         """What Flux builds from a directory without a kustomization: every manifest below it."""
         self._builds.directories.setdefault(directory, set()).add(override)
         prefix = f"{directory}/" if directory else ""
-        for path in sorted(self.files):
-            if not path.startswith(prefix) or not path.endswith(_MANIFEST_SUFFIXES):
+        for path in self._files_below(prefix):
+            if not path.endswith(_MANIFEST_SUFFIXES):
                 continue
             stop = self._kustomization_between(directory, posixpath.dirname(path))
             if stop is not None:
@@ -238,6 +245,14 @@ class Layout:
                 continue
             self._builds.directories.setdefault(posixpath.dirname(path), set()).add(override)
             self._builds.files.setdefault(path, set()).add(override)
+
+    def _files_below(self, prefix: str) -> Iterator[str]:
+        """The files whose path starts with *prefix*, in order, without looking at the others."""
+        files = self._sorted_files
+        at = bisect.bisect_left(files, prefix)
+        while at < len(files) and files[at].startswith(prefix):
+            yield files[at]
+            at += 1
 
     def _kustomization_between(self, top: str, directory: str) -> str | None:
         """The highest directory below *top* (down to *directory*) that has a kustomization."""
