@@ -27,7 +27,7 @@ from krmfn.concerns import (
     variables,
 )
 from krmfn.context import Context, ManagedCertificate
-from krmfn.errors import KrmfnError
+from krmfn.errors import ItemError, KrmfnError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import Result
@@ -86,7 +86,7 @@ def expand(
         generated_directory=directory,
     )
     for concern in CONCERNS:
-        concern(ctx)
+        _run_concern(concern, ctx)
     _check_clashes(ctx)
     _warn_unless_local_config(ctx)
     done = reconcile(ctx.items, ctx.owned, ctx.generated, owner, directory, adopting=ctx.adopting)
@@ -110,6 +110,14 @@ def expand(
     return Expansion(
         out, [*ctx.results, *done.results, *placed, r.info(summary, resource=ctx.config_ref)], dict(ctx.certificates)
     )
+
+
+def _run_concern(concern: Callable[[Context], None], ctx: Context) -> None:
+    """One concern; an item it must read that cannot be read stops that concern alone."""
+    try:
+        concern(ctx)
+    except ItemError as exc:
+        ctx.report(r.error(exc.message, file=exc.file, file_index=exc.index))
 
 
 def _is_generator_mode(items: Sequence[Item]) -> bool:

@@ -1,0 +1,305 @@
+"""What identifies an item, read with a line scan where the text allows it.
+
+Every input item's header (apiVersion, kind, name, namespace) and annotations are asked for,
+but only the few items a concern manages are ever parsed. :func:`scan` reads them from
+block-style text without a parser, and returns None whenever a parser is needed to be sure:
+an odd top-level line, an anchor, a value in flow style, or a line where a quoted scalar or
+flow collection stays open (libyaml lets such a scalar's next lines start at any column, so
+``kind: X"`` there is text, not a key). :func:`composed_header` reads the node tree instead.
+Neither raises: a document that is not a mapping, or lacks a field, has empty fields.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+_STRINGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:value"}
+_resolver: Any = yaml.resolver.Resolver()
+
+
+@dataclass(frozen=True)
+class Header:
+    """What identifies a resource; a field the item does not have (as a string) is ``""``."""
+
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def is_resource(self) -> bool:
+        """apiVersion, kind and metadata.name are non-empty strings."""
+        return bool(self.api_version and self.kind and self.name)
+
+
+EMPTY = Header()
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A line scan's findings: *annotations* is None when they need a parser."""
+
+    header: Header
+    annotations: dict[str, str] | None
+    sops: bool
+
+
+# --- open flow scalars and collections -------------------------------------------------
+
+_FLOWY_LINE = re.compile(r"^[^\n\"'\[{]*[\"'\[{].*$", re.M)
+# A line whose quotes all close on it: plain runs, a quote or hash glued to a word (`don't`,
+# `a#b`), a comment, a quoted scalar, a bracket (counted separately).
+_CLOSED_LINE = re.compile(
+    r"""(?:[^"'\[\]{}#\n]++|(?<=[^\s\[{,:])["'#]|\#.*+|"(?:[^"\\\n]|\\.)*+"|'(?:[^'\n]|'')*+'|[\[\]{}])*+"""
+)
+_BLOCK_HEADER = re.compile(r"(?:^|[ :-])[|>][-+1-9]*[ \t]*(?:#.*)?$")
+
+
+def flow_closed(text: str) -> bool:
+    """True when no line leaves a quoted scalar or a flow collection open (block scalars aside).
+
+    Conservative: a line that merely might (an odd quote in plain text) counts as open.
+    """
+    for match in _FLOWY_LINE.finditer(text):
+        line = match.group()
+        if _CLOSED_LINE.fullmatch(line) and line.count("[") + line.count("{") == line.count("]") + line.count("}"):
+            continue
+        if not _in_block_scalar(text, match.start(), len(line) - len(line.lstrip(" "))):
+            return False
+    return True
+
+
+def _in_block_scalar(text: str, start: int, indent: int) -> bool:
+    """Whether the line at *start* is content of a block scalar (``key: |`` above, less indented)."""
+    end = start - 1
+    while end > 0:
+        begin = text.rfind("\n", 0, end) + 1
+        line = text[begin:end]
+        stripped = line.lstrip(" ")
+        if stripped and len(line) - len(stripped) < indent:
+            return bool(_BLOCK_HEADER.search(line))
+        end = begin - 1
+    return False
+
+
+# --- the scan --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _patterns(column: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Top-level key lines, and lines a block mapping at *column* cannot hold as written."""
+    pad = " " * column
+    top = re.compile(rf"^{pad}(apiVersion|kind|metadata|sops):(.*)$", re.M)
+    odd = re.compile(rf"^(?!{pad}(?:[A-Za-z_][\w.-]*:(?: |$)|-(?: |$)|#)|{pad} | *#| *$)", re.M)
+    return top, odd
+
+
+def scan(text: str, column: int = 0, *, flow_checked: bool = False) -> Scan | None:
+    """Header, annotations and SOPS mark of block-style text whose keys start at *column*.
+
+    For a sequence entry (``- apiVersion: v1`` at some indentation) *column* is where its
+    content starts; the dash on the first line is read as indentation. *flow_checked* says
+    :func:`flow_closed` already holds for the whole input. None when a parser is needed.
+    """
+    if column:
+        text = " " * column + text[column:]
+    top, odd = _patterns(column)
+    if odd.search(text) or ("&" in text and _ANCHOR.search(text)):
+        return None
+    if not flow_checked and not flow_closed(text):
+        return None
+    found: dict[str, tuple[str, int]] = {}
+    for match in top.finditer(text):
+        if match.group(1) in found:
+            return None
+        found[match.group(1)] = (match.group(2), match.end())
+    values = {}
+    for key in ("apiVersion", "kind"):
+        if key in found:
+            value = _value(text, *found[key], column)
+            if value is None:
+                return None
+            values[key] = value
+    meta: dict[str, str] = {}
+    annotations: dict[str, str] | None = {}
+    if "metadata" in found:
+        rest, at = found["metadata"]
+        if rest.strip() and not rest.strip().startswith("#"):
+            return None  # flow style, an anchor, a tag: the parser reads it
+        children = _children(text, at + 1, column)
+        if children is None:
+            return None
+        for key in ("name", "namespace"):
+            if key in children:
+                rest, at, indent = children[key]
+                value = _value(text, rest, at, indent)
+                if value is None:
+                    return None
+                meta[key] = value
+        if "annotations" in children:
+            rest, at, _ = children["annotations"]
+            annotations = None if rest.strip() and not rest.strip().startswith("#") else _annotations(text, at + 1)
+    header = Header(
+        values.get("apiVersion", ""), values.get("kind", ""), meta.get("name", ""), meta.get("namespace", "")
+    )
+    return Scan(header, annotations, "sops" in found)
+
+
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s]")
+
+
+def _value(text: str, rest: str, end: int, indent: int) -> str | None:
+    """The string after ``key:`` (*rest*, the line ending at *end*), or None if a parser must say.
+
+    Nothing after the colon is null (not a string) unless a more indented line follows: then
+    the value is there, in a form the scan does not read.
+    """
+    value = _simple_scalar(rest)
+    if value == "" and (not rest.strip() or rest.strip().startswith("#")):
+        pos = end + 1
+        while pos < len(text):
+            nl = text.find("\n", pos)
+            line = text[pos : len(text) if nl < 0 else nl]
+            stripped = line.lstrip(" ")
+            if stripped and not stripped.startswith("#"):
+                return None if len(line) - len(stripped) > indent else ""
+            if nl < 0:
+                break
+            pos = nl + 1
+    return value
+
+
+def _children(text: str, at: int, column: int) -> dict[str, tuple[str, int, int]] | None:
+    """The ``key: value`` lines one level under the key that ends at *at* (None if repeated)."""
+    out: dict[str, tuple[str, int, int]] = {}
+    child_indent = None
+    pos = at
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if stripped and not stripped.startswith("#"):
+            if indent <= column:
+                break
+            if child_indent is None:
+                child_indent = indent
+            if indent == child_indent:
+                key = stripped.partition(":")[0]
+                if key in ("name", "namespace", "annotations"):
+                    if key in out or not stripped[len(key) :].startswith(":"):
+                        return None
+                    out[key] = (stripped[len(key) + 1 :], end, indent)
+        pos = end + 1
+    return out
+
+
+_ANNOTATION = re.compile(r"""^( +)([^\s#'"{}\[\],&*!|>%@`][^:\n]*?|"[^"\\\n]*"|'[^'\n]*'):(?: (.*))?$""")
+
+
+def _annotations(text: str, at: int) -> dict[str, str] | None:
+    """``key: value`` lines of an annotations block, or None when a value needs a parser."""
+    out: dict[str, str] = {}
+    indent = None
+    pos = at
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        pos = end + 1
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        here = len(line) - len(stripped)
+        if indent is None:
+            indent = here
+        if here < indent:
+            break
+        match = _ANNOTATION.match(line)
+        if here > indent or match is None:
+            return None  # a value over several lines, a nested mapping: the parser reads it
+        key = match.group(2)
+        if key[0] in "'\"":
+            key = key[1:-1]
+        value = _simple_scalar(match.group(3) or "")
+        if value is None or key in out:
+            return None
+        out[key] = value
+    return out
+
+
+def _simple_scalar(raw: str) -> str | None:
+    """The string a one-line scalar reads as when that is clear without a parser, else None.
+
+    A plain scalar that YAML reads as a number, a boolean or null is not a string: ``""``.
+    """
+    value = raw.strip()
+    hash_at = value.find(" #")
+    if hash_at >= 0 and not value.startswith(("'", '"')):
+        value = value[:hash_at].rstrip()
+    if not value:
+        return ""
+    if value[0] == '"':
+        match = re.fullmatch(r'"([^"\\]*)"(?:\s+#.*)?', value)
+        return match.group(1) if match else None
+    if value[0] == "'":
+        match = re.fullmatch(r"'([^']*)'(?:\s+#.*)?", value)
+        return match.group(1) if match else None
+    if value[0] in "&*!|>%@`{[#-?:" or ": " in value or value.endswith(":"):
+        return None
+    if value[0] in "0123456789+.~nNtTfFyYoO" and _resolver.resolve(ScalarNode, value, (True, False)) not in _STRINGS:
+        return ""
+    return value
+
+
+def composed_header(node: Node | None) -> Header:
+    """The header of a composed document; empty fields for what is missing or not a string."""
+    top = _string_children(node)
+    if top is None:
+        return EMPTY
+    meta = _string_children(top.get("metadata")) or {}
+    return Header(
+        _string(top.get("apiVersion")),
+        _string(top.get("kind")),
+        _string(meta.get("name")),
+        _string(meta.get("namespace")),
+    )
+
+
+def composed_annotations(node: Node | None) -> dict[str, str]:
+    """String annotations of a composed document (aliases are not followed into values)."""
+    meta = _string_children((_string_children(node) or {}).get("metadata")) or {}
+    block = _string_children(meta.get("annotations")) or {}
+    return {key: _string(value) for key, value in block.items() if _string(value) or _is_empty_string(value)}
+
+
+def _is_empty_string(node: Node | None) -> bool:
+    return isinstance(node, ScalarNode) and node.tag in _STRINGS and node.value == ""
+
+
+def _string_children(node: Node | None) -> dict[str, Node] | None:
+    """A mapping node's children by string key (a repeated key: None, the parser's error to give)."""
+    if not isinstance(node, MappingNode):
+        return None
+    out: dict[str, Node] = {}
+    for key, value in node.value:
+        if isinstance(key, ScalarNode) and key.tag in _STRINGS:
+            if key.value in out:
+                return None
+            out[key.value] = value
+    return out
+
+
+def _string(node: Node | None) -> str:
+    return node.value if isinstance(node, ScalarNode) and node.tag in _STRINGS else ""
