@@ -36,7 +36,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from krmfn.errors import InputError, ItemError
 from krmfn.krm.composer import Document, compose_events, mark
-from krmfn.krm.header import _simple_scalar, flow_closed
+from krmfn.krm.header import simple_scalar, flow_closed
 from krmfn.krm.item import Item
 from krmfn.krm.layout import ListLayout, Span, StreamLayout
 from krmfn.krm.lines import LfView, has_unscanned_breaks, newline_of
@@ -259,8 +259,8 @@ def _list_by_lines(src: _Source, doc: _Doc) -> Cut | None:
             keys[order[-1]] = (prev[0], doc.body + match.start(), prev[2])
         keys[key] = (doc.body + match.start(), doc.end, key_match.group(2) or "")
         order.append(key)
-    kind = _simple_scalar(keys["kind"][2]) if "kind" in keys else None
-    api_version = _simple_scalar(keys["apiVersion"][2]) if "apiVersion" in keys else None
+    kind = simple_scalar(keys["kind"][2]) if "kind" in keys else None
+    api_version = simple_scalar(keys["apiVersion"][2]) if "apiVersion" in keys else None
     if kind is None or api_version is None:
         return None  # an anchor, a tag, a flow value: the parser says
     if kind not in ("ResourceList", "List") or not ({"items", "functionConfig"} & set(keys)):
@@ -461,7 +461,7 @@ def _list_by_events(src: _Source) -> Cut | None:
     )
     cut = Cut("resourcelist", [], layout, wrapper_api_version=str(api_version), wrapper_kind=str(kind))
     if "items" in top:
-        _items_by_events(src, doc, top["items"][1], cut)
+        _items_by_events(src, doc, *top["items"], cut)
     if "functionConfig" in top:
         config = top["functionConfig"][1]
         if not (isinstance(config, ScalarNode) and config.tag.endswith(":null")) and not (
@@ -484,7 +484,7 @@ def _scalar(pair: tuple[Node, Node] | None) -> Any:
     return pair[1].value if pair and isinstance(pair[1], ScalarNode) else None
 
 
-def _items_by_events(src: _Source, doc: Document, items: Node, cut: Cut) -> None:
+def _items_by_events(src: _Source, doc: Document, key: Node, items: Node, cut: Cut) -> None:
     text = src.text
     layout = cut.layout
     assert isinstance(layout, ListLayout)
@@ -501,8 +501,9 @@ def _items_by_events(src: _Source, doc: Document, items: Node, cut: Cut) -> None
             return
         layout.style = "flow"
     else:
-        region = (text.rfind("\n", 0, items.start_mark.index) + 1, _node_end(text, items))
-        colon = text.rfind(":", 0, region[0])
+        key_line_end = text.find("\n", key.end_mark.index)
+        region = (key_line_end + 1, _node_end(text, items))
+        colon = text.find(":", key.end_mark.index)
         layout.style, layout.value = "block", (o(colon + 1), o(colon + 1))
     layout.region = (o(region[0]), o(region[1]))
     prev = region[0]
@@ -516,7 +517,7 @@ def _items_by_events(src: _Source, doc: Document, items: Node, cut: Cut) -> None
             if dash >= 0:
                 frame = (0,)
                 layout.seq_indent, layout.content_indent = dash, column
-            end = _trim_entry(text, start, end if alias else _line_end(text, end), max(dash, 0))
+            end = _trim_entry(text, start, _through_line(text, end if alias else _line_end(text, end)), max(dash, 0))
         item = src.item(
             start, end, where=f"items[{n}]", line=text.count("\n", 0, start) + 1, frame=frame, column=column
         )
@@ -546,6 +547,17 @@ def _entry_start(text: str, start: int) -> tuple[int, int, int]:
             break
         pos = prev_start
     return line_start, -1, column
+
+
+def _through_line(text: str, pos: int) -> int:
+    """*pos*, moved past the end of its line when only spaces or a comment follow it there."""
+    if pos > 0 and text[pos - 1] == "\n":
+        return pos
+    nl = text.find("\n", pos)
+    rest = text[pos : len(text) if nl < 0 else nl].strip(" \t")
+    if rest and not rest.startswith("#"):
+        return pos
+    return len(text) if nl < 0 else nl + 1
 
 
 def _line_end(text: str, pos: int) -> int:

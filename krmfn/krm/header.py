@@ -164,15 +164,15 @@ def _value(text: str, rest: str, end: int, indent: int) -> str | None:
     Nothing after the colon is null (not a string) unless a more indented line follows: then
     the value is there, in a form the scan does not read.
     """
-    value = _simple_scalar(rest)
-    if value == "" and (not rest.strip() or rest.strip().startswith("#")):
+    value = simple_scalar(rest)
+    if value is NOT_A_STRING and (not rest.strip() or rest.strip().startswith("#")):
         pos = end + 1
         while pos < len(text):
             nl = text.find("\n", pos)
             line = text[pos : len(text) if nl < 0 else nl]
             stripped = line.lstrip(" ")
             if stripped and not stripped.startswith("#"):
-                return None if len(line) - len(stripped) > indent else ""
+                return None if len(line) - len(stripped) > indent else NOT_A_STRING
             if nl < 0:
                 break
             pos = nl + 1
@@ -232,24 +232,35 @@ def _annotations(text: str, at: int) -> dict[str, str] | None:
         key = match.group(2)
         if key[0] in "'\"":
             key = key[1:-1]
-        value = _simple_scalar(match.group(3) or "")
+        value = simple_scalar(match.group(3) or "")
         if value is None or key in out:
             return None
-        out[key] = value
+        if value is not NOT_A_STRING:
+            out[key] = value
     return out
 
 
-def _simple_scalar(raw: str) -> str | None:
+class _NotAString(str):
+    """``""`` for a header field; an annotation scan drops it (a number, a boolean, null)."""
+
+    __slots__ = ()
+
+
+NOT_A_STRING = _NotAString("")
+
+
+def simple_scalar(raw: str) -> str | None:
     """The string a one-line scalar reads as when that is clear without a parser, else None.
 
-    A plain scalar that YAML reads as a number, a boolean or null is not a string: ``""``.
+    A plain scalar that YAML reads as a number, a boolean or null is not a string:
+    :data:`NOT_A_STRING`, which equals ``""``.
     """
     value = raw.strip()
     hash_at = value.find(" #")
     if hash_at >= 0 and not value.startswith(("'", '"')):
         value = value[:hash_at].rstrip()
     if not value:
-        return ""
+        return NOT_A_STRING
     if value[0] == '"':
         match = re.fullmatch(r'"([^"\\]*)"(?:\s+#.*)?', value)
         return match.group(1) if match else None
@@ -259,16 +270,16 @@ def _simple_scalar(raw: str) -> str | None:
     if value[0] in "&*!|>%@`{[#-?:" or ": " in value or value.endswith(":"):
         return None
     if value[0] in "0123456789+.~nNtTfFyYoO" and _resolver.resolve(ScalarNode, value, (True, False)) not in _STRINGS:
-        return ""
+        return NOT_A_STRING
     return value
 
 
 def composed_header(node: Node | None) -> Header:
     """The header of a composed document; empty fields for what is missing or not a string."""
-    top = _string_children(node)
+    top = _string_children(node, ("apiVersion", "kind", "metadata"))
     if top is None:
         return EMPTY
-    meta = _string_children(top.get("metadata")) or {}
+    meta = _string_children(top.get("metadata"), ("name", "namespace")) or {}
     return Header(
         _string(top.get("apiVersion")),
         _string(top.get("kind")),
@@ -279,24 +290,23 @@ def composed_header(node: Node | None) -> Header:
 
 def composed_annotations(node: Node | None) -> dict[str, str]:
     """String annotations of a composed document (aliases are not followed into values)."""
-    meta = _string_children((_string_children(node) or {}).get("metadata")) or {}
-    block = _string_children(meta.get("annotations")) or {}
-    return {key: _string(value) for key, value in block.items() if _string(value) or _is_empty_string(value)}
+    meta = _string_children((_string_children(node, ("metadata",)) or {}).get("metadata"), ("annotations",)) or {}
+    block = _string_children(meta.get("annotations"), ()) or {}
+    return {key: value.value for key, value in block.items() if isinstance(value, ScalarNode) and value.tag in _STRINGS}
 
 
-def _is_empty_string(node: Node | None) -> bool:
-    return isinstance(node, ScalarNode) and node.tag in _STRINGS and node.value == ""
-
-
-def _string_children(node: Node | None) -> dict[str, Node] | None:
-    """A mapping node's children by string key (a repeated key: None, the parser's error to give)."""
+def _string_children(node: Node | None, wanted: tuple[str, ...]) -> dict[str, Node] | None:
+    """A mapping node's children by string key, first occurrence; None if not a mapping or if
+    one of the *wanted* keys is repeated (which of the two it is, is the parser's error to give)."""
     if not isinstance(node, MappingNode):
         return None
     out: dict[str, Node] = {}
     for key, value in node.value:
         if isinstance(key, ScalarNode) and key.tag in _STRINGS:
             if key.value in out:
-                return None
+                if key.value in wanted:
+                    return None
+                continue
             out[key.value] = value
     return out
 
