@@ -36,7 +36,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from krmfn.errors import InputError, ItemError
 from krmfn.krm.composer import Document, compose_events, mark
-from krmfn.krm.header import simple_scalar, flow_closed
+from krmfn.krm.header import flow_closed, simple_scalar
 from krmfn.krm.item import Item
 from krmfn.krm.layout import ListLayout, Span, StreamLayout
 from krmfn.krm.lines import LfView, has_unscanned_breaks, newline_of

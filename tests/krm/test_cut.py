@@ -3,6 +3,8 @@ agrees with the parser's marks; every shape is written back as it came."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,16 +13,16 @@ from krmfn.krm import cut as cutting
 from krmfn.krm.lines import lf_view
 from krmfn.krm.resourcelist import read, write
 
-SETTINGS = {"deadline": None, "derandomize": True, "database": None}
+SETTINGS: dict[str, Any] = {"deadline": None, "derandomize": True, "database": None}
 
 # Entries of a block `items` sequence in the shapes YAML allows (with the entry's own indentation).
 ENTRIES = [
     "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n  data:\n    k: v\n",
     "- # a comment on the dash line\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: {n}}}\n",
     "-\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n",
-    "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n  data:\n    script: |\n      - not an entry\n      echo \"unbalanced\n",
+    '- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n  data:\n    script: |\n      - not an entry\n      echo "unbalanced\n',
     "- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: {n}}}}}\n",
-    "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n  data:\n    long: \"a quoted scalar over\n- two lines, the second like an entry\"\n",
+    '- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n  data:\n    long: "a quoted scalar over\n- two lines, the second like an entry"\n',
     "- [a, list, item]\n",
     "- just a scalar {n}\n",
     "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {n}\n  # trailing comment, indented: the entry's\n",
@@ -44,11 +46,11 @@ def resource_lists(draw: st.DrawFn) -> str:
 
 
 def _cuts(text: str) -> tuple[cutting.Cut | None, cutting.Cut | None]:
-    src = cutting._Source(text, lf_view(text), "\n", scannable=True)  # noqa: SLF001
-    docs, _ = cutting._split_lines(src.text) or ([], 0)  # noqa: SLF001
+    src = cutting._Source(text, lf_view(text), "\n", scannable=True)
+    docs, _ = cutting._split_lines(src.text) or ([], 0)
     content = [d for d in docs if d.has_content]
-    by_lines = cutting._list_by_lines(src, content[0])  # noqa: SLF001
-    by_events = cutting._list_by_events(cutting._Source(text, lf_view(text), "\n", scannable=True))  # noqa: SLF001
+    by_lines = cutting._list_by_lines(src, content[0])
+    by_events = cutting._list_by_events(cutting._Source(text, lf_view(text), "\n", scannable=True))
     return by_lines, by_events
 
 
@@ -61,7 +63,7 @@ def test_the_line_scan_agrees_with_the_parser_or_leaves_it_the_input(text: str) 
     assert [i.raw for i in inp.items] == [i.raw for i in by_events.items]
     if by_lines is not None:  # where the scan is used, it cut exactly where the parser does
         assert [i.raw for i in by_lines.items] == [i.raw for i in by_events.items]
-        assert by_lines.layout.spans == by_events.layout.spans  # type: ignore[union-attr]
+        assert by_lines.layout.spans == by_events.layout.spans
     assert [i.value for i in inp.items] == [i.value for i in by_events.items]
     assert write(inp, inp.items, []) == text
 
@@ -121,7 +123,10 @@ def test_a_removed_item_takes_its_gap_and_a_new_one_follows_the_last() -> None:
     inp = read(STREAMS["markers-and-comments"])
     new = Item.from_data({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}})
     out = write(inp, [inp.items[0], inp.items[2], new], [])
-    assert out == "# lead\n---\na: 1\n...\n# between\n---\nc: 3\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: n\n"
+    assert (
+        out
+        == "# lead\n---\na: 1\n...\n# between\n---\nc: 3\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: n\n"
+    )
 
 
 def test_a_flow_resource_list_gains_and_loses_entries_in_flow_style() -> None:
@@ -132,5 +137,8 @@ def test_a_flow_resource_list_gains_and_loses_entries_in_flow_style() -> None:
     assert inp.form == "resourcelist"
     new = Item.from_data({"c": 3})
     out = write(inp, [inp.items[1], new], [{"message": "m", "severity": "info"}])
-    assert out == "{apiVersion: config.kubernetes.io/v1, kind: ResourceList, items: [{b: 2}, {c: 3}], x: y, results: [{message: m, severity: info}]}\n"
+    assert (
+        out
+        == "{apiVersion: config.kubernetes.io/v1, kind: ResourceList, items: [{b: 2}, {c: 3}], x: y, results: [{message: m, severity: info}]}\n"
+    )
     assert read(out).items[1].value == {"c": 3}

@@ -22,11 +22,15 @@ resources:
 @pytest.mark.parametrize(
     ("text", "header", "resource"),
     [
-        pytest.param(KUSTOMIZATION, Header("kustomize.config.k8s.io/v1beta1", "Kustomization"), False, id="kustomization"),
+        pytest.param(
+            KUSTOMIZATION, Header("kustomize.config.k8s.io/v1beta1", "Kustomization"), False, id="kustomization"
+        ),
         pytest.param("apiVersion: v2\nname: external-dns\nversion: 1.0.0\n", Header("v2"), False, id="chart-yaml"),
         pytest.param("- a\n- b\n", Header(), False, id="list"),
         pytest.param("just text\n", Header(), False, id="scalar"),
-        pytest.param("kind: 5\napiVersion: v1\nmetadata: {name: x}\n", Header("v1", "", "x"), False, id="kind-not-a-string"),
+        pytest.param(
+            "kind: 5\napiVersion: v1\nmetadata: {name: x}\n", Header("v1", "", "x"), False, id="kind-not-a-string"
+        ),
         pytest.param(
             'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "${APP}"\n  namespace: apps  # c\n',
             Header("v1", "ConfigMap", "${APP}", "apps"),
@@ -51,7 +55,12 @@ resources:
             True,
             id="quoted-key-and-flow-metadata",
         ),
-        pytest.param("=: x\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: eq}\n", Header("v1", "ConfigMap", "eq"), True, id="value-key"),
+        pytest.param(
+            "=: x\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: eq}\n",
+            Header("v1", "ConfigMap", "eq"),
+            True,
+            id="value-key",
+        ),
     ],
 )
 def test_header_of_any_document(text: str, header: Header, resource: bool) -> None:
@@ -119,7 +128,7 @@ def test_annotations_are_read_without_a_parse_and_agree_with_the_data() -> None:
     )
     (item,) = read(text).items
     scanned = {key: item.annotation(key) for key in ("config.kubernetes.io/path", "quoted/key", "empty", "number")}
-    assert item._document is None  # noqa: SLF001 - no parse was needed
+    assert item._document is None
     assert scanned == {"config.kubernetes.io/path": "apps/x.yaml", "quoted/key": "v", "empty": "", "number": None}
     assert {k: v for k, v in item.annotations().items() if isinstance(v, str)} == {
         k: v for k, v in scanned.items() if v is not None
@@ -141,7 +150,9 @@ def test_an_entry_is_edited_where_it_stands() -> None:
     )
     inp = read(text)
     (item,) = inp.items
-    assert item.text == "apiVersion: v1   # wide, odd indentation\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"
+    assert (
+        item.text == "apiVersion: v1   # wide, odd indentation\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"
+    )
     edited = item.with_data({**item.data, "data": {"k": "v", "n": "2"}})
     assert write(inp, [edited], []) == text + '          n: "2"\n'
 
