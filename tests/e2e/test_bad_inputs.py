@@ -113,17 +113,33 @@ def run_in_process(data: bytes, capsys: pytest.CaptureFixture[str]) -> Outcome:
     return Outcome(stdout, capsys.readouterr().err, code, seconds)
 
 
+#: Forks the command from a fresh interpreter and reports its peak RSS. A child exec'd straight
+#: from pytest inherits pytest's memory high-water mark in its rusage (Linux keeps the pre-exec
+#: peak), so the measure would follow the size of the test run, not of krmfn.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_process(data: bytes, timeout: float = PROCESS_TIMEOUT) -> Outcome:
     """The real console script, stdin and stdout through files, its own peak RSS from wait4."""
     exe = shutil.which("krmfn")
     cmd = [exe] if exe else [sys.executable, "-m", "krmfn"]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [Path(tmp, name) for name in ("stdin", "stdout", "stderr")]
+        paths = [Path(tmp, name) for name in ("stdin", "stdout", "stderr", "rss")]
         paths[0].write_bytes(data)
         with paths[0].open("rb") as sin, paths[1].open("wb") as sout, paths[2].open("wb") as serr:
             start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdin=sin, stdout=sout, stderr=serr)
-            status, rusage = _wait(proc, start + timeout)
+            launcher = [sys.executable, "-c", _LAUNCHER, str(paths[3]), *cmd]
+            proc = subprocess.Popen(launcher, stdin=sin, stdout=sout, stderr=serr)
+            status, _ = _wait(proc, start + timeout)
             seconds = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
         return Outcome(
@@ -131,7 +147,7 @@ def run_process(data: bytes, timeout: float = PROCESS_TIMEOUT) -> Outcome:
             paths[2].read_text(encoding="utf-8"),
             code,
             seconds,
-            rusage.ru_maxrss / 1024,  # KiB on Linux
+            int(paths[3].read_text()) / 1024,  # KiB on Linux
         )
 
 
