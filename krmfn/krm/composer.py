@@ -50,8 +50,12 @@ class Document:
     shared: set[int] = field(default_factory=set)
 
 
-def compose_events(loader: Any) -> Document:
-    """Compose the single document of *loader* (a ``CParser``) from its events."""
+def compose_events(loader: Any, max_depth: int = MAX_DEPTH) -> Document:
+    """Compose the single document of *loader* (a ``CParser``) from its events.
+
+    *max_depth* bounds the nesting; a whole ResourceList is composed with a larger one, so
+    that its items' depth is judged when they are read, as in any other layout.
+    """
     loader.get_event()  # stream start
     if loader.check_event(StreamEndEvent):
         return Document(None)
@@ -85,8 +89,8 @@ def compose_events(loader: Any) -> Document:
         is_root = not stack
         _attach(stack, node, doc)
         if isinstance(event, CollectionStartEvent):
-            if len(stack) >= MAX_DEPTH:
-                raise ItemError(f"must not nest deeper than {MAX_DEPTH} levels", line=mark(event).line + 1)
+            if len(stack) >= max_depth:
+                raise ItemError(f"must not nest deeper than {max_depth} levels", line=mark(event).line + 1)
             stack.append((node, None))
         elif is_root:
             break

@@ -130,6 +130,7 @@ _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$).*$", re.M)
 _BARE_MARKER = re.compile(r"(?:---|\.\.\.)[ \t]*(?:#.*)?")
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)
 _DIRECTIVE_LINE = re.compile(r"^%", re.M)
+_NOT_DIRECTIVE_LINE = re.compile(r"^(?:[ \t]+[^\s#]|[^\s#%])", re.M)
 
 
 @dataclass
@@ -152,11 +153,11 @@ def _split_lines(text: str) -> tuple[list[_Doc], int] | None:
         stop = match.start() if match else len(text)
         region = text[start:stop]
         if _CONTENT_LINE.search(region):
-            content = [m.group() for m in _CONTENT_LINE.finditer(region)]
-            percent = [c for c in content if c.startswith("%")]
-            if percent and len(percent) == len(content) and match and match.group().startswith("---"):
-                directives = start + _DIRECTIVE_LINE.search(region).start()  # type: ignore[union-attr]
-            elif percent:
+            percent = _DIRECTIVE_LINE.search(region) if "%" in region else None
+            only_directives = percent is not None and not _NOT_DIRECTIVE_LINE.search(region)
+            if only_directives and match and match.group().startswith("---"):
+                directives = start + percent.start()  # type: ignore[union-attr]
+            elif percent is not None:
                 return None
             else:
                 body = directives if directives is not None else start
@@ -433,8 +434,10 @@ def _list_by_events(src: _Source) -> Cut | None:
     text = src.text
     loader: Any = _Loader(text)
     try:
-        doc = compose_events(loader)
+        doc = compose_events(loader, max_depth=1_000_000)
     except ItemError as exc:
+        if exc.problem.startswith("must hold a single"):
+            return None  # more documents than one (empty ones count): a stream, not a ResourceList
         raise InputError(f"input {exc.problem}" + (f" (line {exc.line})" if exc.line else "")) from None
     except yaml.MarkedYAMLError:  # pragma: no cover - one document was found by the split
         return None

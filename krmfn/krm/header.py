@@ -70,26 +70,45 @@ def flow_closed(text: str) -> bool:
 
     Conservative: a line that merely might (an odd quote in plain text) counts as open.
     """
+    inside_until = -1  # the end of the block scalar the last open-looking line was in
     for match in _FLOWY_LINE.finditer(text):
+        if match.start() < inside_until:
+            continue
         line = match.group()
         if _CLOSED_LINE.fullmatch(line) and line.count("[") + line.count("{") == line.count("]") + line.count("}"):
             continue
-        if not _in_block_scalar(text, match.start(), len(line) - len(line.lstrip(" "))):
+        end = _block_scalar_end(text, match.start(), len(line) - len(line.lstrip(" ")))
+        if end is None:
             return False
+        inside_until = end
     return True
 
 
-def _in_block_scalar(text: str, start: int, indent: int) -> bool:
-    """Whether the line at *start* is content of a block scalar (``key: |`` above, less indented)."""
+def _block_scalar_end(text: str, start: int, indent: int) -> int | None:
+    """Where the block scalar holding the line at *start* ends, or None if it is in none.
+
+    A block scalar's content is every line after its header (``key: |``) indented more than
+    the header's line; the first less indented line that is not blank ends it.
+    """
     end = start - 1
     while end > 0:
         begin = text.rfind("\n", 0, end) + 1
         line = text[begin:end]
         stripped = line.lstrip(" ")
-        if stripped and len(line) - len(stripped) < indent:
-            return bool(_BLOCK_HEADER.search(line))
+        header_indent = len(line) - len(stripped)
+        if stripped and header_indent < indent:
+            if stripped.startswith("#") or not _BLOCK_HEADER.search(line):
+                return None
+            after = _dedent_line(header_indent).search(text, start)
+            return len(text) if after is None else after.start()
         end = begin - 1
-    return False
+    return None
+
+
+@lru_cache(maxsize=64)
+def _dedent_line(indent: int) -> re.Pattern[str]:
+    """A line that is not blank and is indented *indent* spaces or less."""
+    return re.compile(rf"^ {{0,{indent}}}[^ \n]", re.M)
 
 
 # --- the scan --------------------------------------------------------------------------
@@ -179,29 +198,35 @@ def _value(text: str, rest: str, end: int, indent: int) -> str | None:
     return value
 
 
+_CONTENT_AT = re.compile(r"^( *)[^ \n#]", re.M)
+
+
+@lru_cache(maxsize=64)
+def _block_end(column: int) -> re.Pattern[str]:
+    """The first line of content (not a comment) at *column* or less: where a nested block ends."""
+    return re.compile(rf"^ {{0,{column}}}[^ \n#]", re.M)
+
+
+@lru_cache(maxsize=64)
+def _child_keys(indent: int) -> re.Pattern[str]:
+    return re.compile(rf"^ {{{indent}}}(name|namespace|annotations)([ \t]*):(.*)$", re.M)
+
+
 def _children(text: str, at: int, column: int) -> dict[str, tuple[str, int, int]] | None:
-    """The ``key: value`` lines one level under the key that ends at *at* (None if repeated)."""
+    """The ``name``, ``namespace`` and ``annotations`` lines one level under the key that ends at
+    *at*; None when one is repeated or written oddly (``name :``)."""
+    found = _block_end(column).search(text, at)
+    end = len(text) if found is None else found.start()
+    first = _CONTENT_AT.search(text, at, end)
+    if first is None:
+        return {}
+    indent = len(first.group(1))
     out: dict[str, tuple[str, int, int]] = {}
-    child_indent = None
-    pos = at
-    while pos < len(text):
-        end = text.find("\n", pos)
-        end = len(text) if end < 0 else end
-        line = text[pos:end]
-        stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
-        if stripped and not stripped.startswith("#"):
-            if indent <= column:
-                break
-            if child_indent is None:
-                child_indent = indent
-            if indent == child_indent:
-                key = stripped.partition(":")[0]
-                if key in ("name", "namespace", "annotations"):
-                    if key in out or not stripped[len(key) :].startswith(":"):
-                        return None
-                    out[key] = (stripped[len(key) + 1 :], end, indent)
-        pos = end + 1
+    for match in _child_keys(indent).finditer(text, at, end):
+        key = match.group(1)
+        if key in out or match.group(2):
+            return None
+        out[key] = (match.group(3), match.end(), indent)
     return out
 
 

@@ -142,3 +142,20 @@ def test_a_flow_resource_list_gains_and_loses_entries_in_flow_style() -> None:
         == "{apiVersion: config.kubernetes.io/v1, kind: ResourceList, items: [{b: 2}, {c: 3}], x: y, results: [{message: m, severity: info}]}\n"
     )
     assert read(out).items[1].value == {"c": 3}
+
+
+def test_open_quotes_inside_a_block_scalar_do_not_count_and_cost_one_pass() -> None:
+    from krmfn.krm.header import flow_closed
+
+    script = "".join(f'      echo "line {i}\n' for i in range(2000))
+    text = f"data:\n  run.sh: |\n{script}  other: 'v'\n"
+    assert flow_closed(text)
+    assert not flow_closed(text + 'more: "open\n')
+    assert not flow_closed("# a comment with a pipe |\n" + '  x: "open\n')
+
+
+def test_a_list_kind_in_a_stream_of_several_documents_is_no_resource_list() -> None:
+    text = '---\n---\n"kind": ResourceList\napiVersion: config.kubernetes.io/v1\nitems: []\n'
+    inp = read(text)
+    assert inp.form == "stream"
+    assert write(inp, inp.items, []) == text

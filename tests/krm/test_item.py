@@ -172,3 +172,8 @@ def test_generated_items_have_their_header_from_data() -> None:
     item = Item.from_data({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"}})
     assert item.header == Header("cert-manager.io/v1", "Certificate", "c")
     assert item.header.group == "cert-manager.io"
+
+
+def test_an_oddly_written_metadata_key_leaves_the_header_to_the_parser() -> None:
+    (item,) = read("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name : spaced\n  labels:\n    name: not-this\n").items
+    assert item.header == Header("v1", "ConfigMap", "spaced")
