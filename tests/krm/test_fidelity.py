@@ -182,8 +182,27 @@ def _without_results(text: str) -> str:
     return re.split(r"(?m)^results:\r?$", text, maxsplit=1)[0]
 
 
-@pytest.mark.parametrize("form", ["resourcelist", "stream"])
-@pytest.mark.parametrize("pkg", PACKAGES, ids=[p.parent.name for p in PACKAGES])
+#: Layouts the oracle finds broken, outside the edge; each is a strict xfail until it is fixed.
+KNOWN: dict[tuple[str, str], str] = {
+    (name, "stream"): "adoption is not idempotent in a plain stream: the namespace-less hand-written Certificate "
+    "adopted on the first run is pruned and generated again, with a namespace, on the second (issue 11 item 4)"
+    for name in ("bjw-s-home-ops", "onedr0p-home-ops")
+}
+CASES = [
+    pytest.param(
+        pkg,
+        form,
+        id=f"{pkg.parent.name}-{form}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(pkg.parent.name, form)])]
+        if (pkg.parent.name, form) in KNOWN
+        else [],
+    )
+    for pkg in PACKAGES
+    for form in ("resourcelist", "stream")
+]
+
+
+@pytest.mark.parametrize(("pkg", "form"), CASES)
 def test_every_layout_as_it_comes(pkg: Path, form: str) -> None:
     text = kpt_source(pkg) if form == "resourcelist" else as_stream(list(files_of(pkg)))
     check_fidelity(text)
