@@ -431,7 +431,7 @@ def _check(original: Any, expansion: Any, code: int) -> tuple[str, int]:
     if not changed:
         return "", 0
     print(
-        f"krmfn: {len(changed)} resource(s) out of step with the MultiDomain config: render and commit "
+        f"krmfn: error: {len(changed)} resource(s) out of step with the MultiDomain config: render and commit "
         "(e.g. `kpt fn render --allow-exec PKG`)",
         file=sys.stderr,
     )
