@@ -16,6 +16,7 @@ within the text parsed; whoever parsed it says where that text is.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -58,8 +59,34 @@ _resolver: Any = yaml.resolver.Resolver()
 _ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s]")
 
 
+#: libyaml's parser takes time quadratic in the nesting of flow collections (20 s at 100,000
+#: levels); no manifest comes near this, so deeper is refused before libyaml sees it.
+MAX_FLOW_NESTING = 5000
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_QUOTED_OR_COMMENT = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|(?<!\S)\#[^\n]*""")
+
+
+def flow_nesting_bound(text: str) -> int:
+    """An upper bound of how deep flow collections nest in *text* (cheap unless it has many)."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_NESTING:
+        return 0
+    deepest = _deepest(_BRACKETS.sub("", text))
+    if deepest > MAX_FLOW_NESTING:  # brackets in strings and comments may be unbalanced: without them
+        deepest = _deepest(_BRACKETS.sub("", _QUOTED_OR_COMMENT.sub("", text)))
+    return deepest
+
+
+def _deepest(brackets: str) -> int:
+    return max(itertools.accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
+
+
 def syntax_check(text: str) -> None:
     """Parse *text* with libyaml without building Python objects; raise InputError if invalid."""
+    if flow_nesting_bound(text) > MAX_FLOW_NESTING:
+        raise InputError(
+            f"input must not nest flow collections (`[`, `{{`) deeper than {MAX_FLOW_NESTING} levels "
+            "(YAML parsers take time quadratic in that depth)"
+        )
     loader: Any = _Loader(text)
     try:
         loader.raw_parse()

@@ -123,3 +123,14 @@ def test_newlines_are_detected_and_restored() -> None:
         "\n",
     ]
     assert restore("a\nb\n", "\r\n") == "a\r\nb\r\n"
+
+
+def test_flow_nesting_is_bounded_before_libyaml_sees_it() -> None:
+    from krmfn.errors import InputError
+    from krmfn.krm.yamltext import MAX_FLOW_NESTING, flow_nesting_bound, syntax_check
+
+    assert flow_nesting_bound("a: " + "[]" * 10_000) == 1
+    assert flow_nesting_bound("".join('- "["  # [\n' for _ in range(6000))) == 0  # in strings and comments
+    syntax_check("a: " + "[" * MAX_FLOW_NESTING + "]" * MAX_FLOW_NESTING)
+    with pytest.raises(InputError, match="must not nest flow collections"):
+        syntax_check("a: " + "[" * (MAX_FLOW_NESTING + 1) + "]" * (MAX_FLOW_NESTING + 1))
