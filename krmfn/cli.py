@@ -2,7 +2,13 @@
 
 Every failure becomes a ``severity: error`` result in the output (and one line on
 stderr, because kustomize ignores results); an unexpected exception is reported as a bug
-in the same way, never as a traceback.
+in the same way, naming its type and where in krmfn it happened (never its message, which
+may quote the data), never as a traceback.
+
+Fail closed: when any error is reported, nothing half-changed is written. A ResourceList
+comes back with the input's items and the results; a plain stream (and ``plan``,
+``diff``) writes nothing on stdout, so a pipeline that ignores the exit status gets no
+plausible-looking output to apply or commit.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
 from krmfn import __version__
-from krmfn.errors import ConfigError, InputError, KrmfnError
+from krmfn.errors import ConfigError, InputError, ItemError, KrmfnError
 from krmfn.krm import generated
 from krmfn.krm import results as r
 from krmfn.krm.results import ResourceRef, Result
@@ -158,11 +164,10 @@ def main(
     if not args or (len(args) == 1 and args[0] not in COMMANDS and not args[0].startswith("-")):
         # The function as kpt and kustomize run it: nothing to parse. The input is not kept
         # here: run() lets go of the bytes once they are decoded.
-        text, code = run(
-            (stdin if stdin is not None else sys.stdin.buffer).read(), args[0] if args else None, load=load
-        )
-        _write(out, text)
-        return code
+        data = _read_stdin(stdin)
+        if isinstance(data, Result):
+            return _emit(out, *_fail_unreadable(data.message, args[0] if args else None))
+        return _emit(out, *run(data, args[0] if args else None, load=load))
     if load is not None:
         load()
     if args[:1] == ["verify"]:
@@ -184,45 +189,75 @@ def main(
     parser.add_argument("directory", nargs="?", help=argparse.SUPPRESS)
     parsed = parser.parse_intermixed_args(args)
     if parsed.command == "schema":
-        return _print_schema(out)
+        return _emit(out, *_print_schema())
     config_file = parsed.config
     if parsed.command in (*REPORTS, "init"):
-        data = b"" if parsed.directory else (stdin if stdin is not None else sys.stdin.buffer).read()
+        data = b"" if parsed.directory else _read_stdin(stdin)
+        if isinstance(data, Result):
+            _to_stderr([data])
+            return _emit(out, "", 1)
         if parsed.command == "init":
-            text, code = initial(data, parsed.directory, name=parsed.name)
-        else:
-            text, code = report(data, config_file, parsed.command, as_json=parsed.json, directory=parsed.directory)
-        out.write(text)
-        out.flush()
-        return code
+            return _emit(out, *initial(data, parsed.directory, name=parsed.name))
+        return _emit(out, *report(data, config_file, parsed.command, as_json=parsed.json, directory=parsed.directory))
     if parsed.directory is not None:
         parser.error(f"unexpected argument {parsed.directory!r}")
     if parsed.command is not None:
         if config_file is not None:
             parser.error(f"unexpected argument {parsed.command!r}")
         config_file = parsed.command
-    text, code = run((stdin if stdin is not None else sys.stdin.buffer).read(), config_file)
-    _write(out, text)
-    return code
+    data = _read_stdin(stdin)
+    if isinstance(data, Result):
+        return _emit(out, *_fail_unreadable(data.message, config_file))
+    return _emit(out, *run(data, config_file))
+
+
+def _read_stdin(stdin: IO[bytes] | None) -> bytes | Result:
+    """All of stdin, or the error result that says why it cannot be read (a directory, closed)."""
+    try:
+        if stdin is not None:
+            return stdin.read()
+        if sys.stdin is None:
+            return r.error("the input must come on stdin, which is closed")
+        return sys.stdin.buffer.read()
+    except OSError as exc:
+        return r.error(f"the input on stdin must be readable: {exc.strerror or type(exc).__name__}")
 
 
 #: Characters written at a time, so that the encoded output never exists whole beside the text.
 WRITE_CHUNK = 1 << 20
 
 
-def _write(out: IO[str], text: str) -> None:
-    for start in range(0, len(text), WRITE_CHUNK):
-        out.write(text[start : start + WRITE_CHUNK])
-    out.flush()
+def _emit(out: IO[str], text: str, code: int) -> int:
+    """Write the answer; a reader that went away is a failure, said on stderr, never a silent 0."""
+    try:
+        for start in range(0, len(text), WRITE_CHUNK):
+            out.write(text[start : start + WRITE_CHUNK])
+        out.flush()
+    except OSError as exc:
+        _silence(out)
+        why = "the reader closed it" if isinstance(exc, BrokenPipeError) else exc.strerror or type(exc).__name__
+        print(f"krmfn: error: the output must be written to stdout, which failed: {why}", file=sys.stderr)
+        return 1
+    return code
 
 
-def _print_schema(out: IO[str]) -> int:
+def _silence(out: IO[str]) -> None:
+    """Point a broken stdout at /dev/null, so the interpreter's last flush does not fail again."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (tests pass a StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _print_schema() -> tuple[str, int]:
     import json
 
     from krmfn.api.config import json_schema
 
-    out.write(json.dumps(json_schema(), indent=2) + "\n")
-    return 0
+    return json.dumps(json_schema(), indent=2) + "\n", 0
 
 
 def run(data: bytes, config_file: str | None = None, load: Any = None) -> tuple[str, int]:
@@ -240,27 +275,33 @@ def run(data: bytes, config_file: str | None = None, load: Any = None) -> tuple[
         inp = resourcelist.read(resourcelist.decode(data))
     except InputError as exc:
         return _fail_unreadable(str(exc), config_file)
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a result
+        return _fail_unreadable(_bug(exc).message, config_file)
     del data  # the items hold what they need; the caller keeps no copy (see main)
     changed: list[generated.Changed] = []
     try:
         made = generated.read(inp.items)
         items, results = _expand(inp, config_file, made)
         items, changed = generated.split(items, made)
-    except KrmfnError as exc:  # an item that cannot be read (no `kind`, an alias bomb): the input's fault
-        items, results = list(inp.items), [r.error(str(exc))]
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a result
-        items, results = list(inp.items), [_bug(exc)]
+        items, results = list(inp.items), [_as_result(exc)]
     if changed and not r.has_errors(results):
         try:
             generated.write(changed)
             results = [*results, *(_wrote(change) for change in changed)]
         except OSError as exc:
             results = [*results, r.error(f"the file a configMapGenerator reads could not be written: {exc}")]
-    try:
-        text = resourcelist.write(inp, items, [res.to_data() for res in results])
-    except Exception as exc:  # noqa: BLE001
-        results = [*results, _bug(exc)]
-        text = resourcelist.write(inp, list(inp.items), [res.to_data() for res in results])
+    failed = r.has_errors(results)
+    if failed:
+        items = list(inp.items)  # fail closed: nothing half-changed
+    if failed and _is_stream(inp):
+        text = ""
+    else:
+        try:
+            text = resourcelist.write(inp, items, [res.to_data() for res in results])
+        except Exception as exc:  # noqa: BLE001
+            results = [*results, _bug(exc)]
+            text = "" if _is_stream(inp) else _unchanged(inp, results)
     _to_stderr(results)
     return text, 1 if r.has_errors(results) else 0
 
@@ -270,6 +311,30 @@ def _wrote(change: generated.Changed) -> Result:
         f"wrote {change.path}: the file a kustomize configMapGenerator makes a ConfigMap of, changed above",
         file=change.path,
     )
+
+
+def _is_stream(inp: Any) -> bool:
+    """Output with no place for results: a plain stream, or JSON resources without a wrapper."""
+    return inp.form == "stream" or (inp.form == "json" and not inp.wrapper_kind)
+
+
+def _unchanged(inp: Any, results: list[Result]) -> str:
+    """The ResourceList as it came, when even that cannot be written with the results (a bug): nothing."""
+    from krmfn.krm import resourcelist
+
+    try:
+        return resourcelist.write(inp, list(inp.items), [res.to_data() for res in results])
+    except Exception:  # noqa: BLE001 - the error is on stderr; nothing half-written reaches stdout
+        return ""
+
+
+def _as_result(exc: BaseException) -> Result:
+    """The error result for an exception raised while expanding."""
+    if isinstance(exc, ItemError):
+        return r.error(exc.message, file=exc.file, file_index=exc.index)
+    if isinstance(exc, KrmfnError):  # the input's fault (an unreadable item, a wrong config file)
+        return r.error(str(exc))
+    return _bug(exc)
 
 
 def _expand(inp: Any, config_file: str | None, extra: Sequence[Any] = ()) -> tuple[list[Any], list[Result]]:
@@ -299,7 +364,23 @@ def _read_input(data: bytes, directory: str | None) -> Any:
 def report(
     data: bytes, config_file: str | None, command: str, as_json: bool = False, directory: str | None = None
 ) -> tuple[str, int]:
-    """`krmfn plan`, `diff` and `check`: what the function would do, for a person or for CI."""
+    """`krmfn plan`, `diff` and `check`: what the function would do, for a person or for CI.
+
+    Fails closed: after an error, nothing on stdout.
+    """
+    try:
+        text, code, results = _report(data, config_file, command, as_json, directory)
+    except Exception as exc:  # noqa: BLE001 - the one place a bug (or an unreadable item) becomes a result
+        text, code, results = "", 1, [_as_result(exc)]
+    _to_stderr(results)
+    if r.has_errors(results):
+        return "", 1
+    return text, code
+
+
+def _report(
+    data: bytes, config_file: str | None, command: str, as_json: bool, directory: str | None
+) -> tuple[str, int, list[Result]]:
     import json
 
     from krmfn import plan as planning
@@ -307,35 +388,27 @@ def report(
 
     try:
         inp = _read_input(data, directory)
-        loaded = _load(inp, config_file)
     except InputError as exc:
-        loaded = [r.error(str(exc))]
+        return "", 1, [_as_result(exc)]
+    loaded = _load(inp, config_file)
     if isinstance(loaded, list):
-        _to_stderr(loaded)
-        return "", 1
+        return "", 1, loaded
     config, config_item = loaded
     items = [*inp.items, *generated.read(inp.items)]
-    try:
-        expansion = expand(config, items, config_path=config_item.path, plain_stream=inp.form == "stream")
-    except KrmfnError as exc:  # an item that cannot be read: the input's fault, one line, no traceback
-        print(r.error(str(exc)).line(), file=sys.stderr)
-        return "", 1
-    _to_stderr(expansion.results)
-    code = 1 if r.has_errors(expansion.results) else 0
+    expansion = expand(config, items, config_path=config_item.path, plain_stream=_is_stream(inp))
+    results = expansion.results
+    if r.has_errors(results):
+        return "", 1, results
     if command == "check":
-        return _check(items, expansion, code)
+        return (*_check(items, expansion, 0), results)
     if command == "diff":
         if as_json:
-            return json.dumps(planning.diff_json(items, expansion), indent=2) + "\n", code
-        return planning.diff(items, expansion), code
-    try:
-        document = planning.plan_document(config, expansion, items)
-    except KrmfnError as exc:  # an item the plan must read but cannot: the input's fault, said once
-        print(r.error(str(exc)).line(), file=sys.stderr)
-        return "", 1
+            return json.dumps(planning.diff_json(items, expansion), indent=2) + "\n", 0, results
+        return planning.diff(items, expansion), 0, results
+    document = planning.plan_document(config, expansion, items)
     if as_json:
-        return json.dumps(document, indent=2) + "\n", code
-    return planning.render(document), code
+        return json.dumps(document, indent=2) + "\n", 0, results
+    return planning.render(document), 0, results
 
 
 def _verify(argv: Sequence[str], stdin: IO[bytes] | None, out: IO[str]) -> int:
@@ -403,7 +476,7 @@ def _check(original: Any, expansion: Any, code: int) -> tuple[str, int]:
     if not changed:
         return "", 0
     print(
-        f"krmfn: {len(changed)} resource(s) out of step with the MultiDomain config: render and commit "
+        f"krmfn: error: {len(changed)} resource(s) out of step with the MultiDomain config: render and commit "
         "(e.g. `kpt fn render --allow-exec PKG`)",
         file=sys.stderr,
     )
@@ -417,8 +490,8 @@ def initial(data: bytes, directory: str | None, name: str | None = None) -> tupl
     try:
         inp = _read_input(data, directory)
         text, results = describe(list(inp.items), name=name)
-    except InputError as exc:
-        text, results = "", [r.error(str(exc))]
+    except Exception as exc:  # noqa: BLE001 - an unreadable input, or a bug: one result, never a traceback
+        text, results = "", [_as_result(exc)]
     _to_stderr(results)
     if r.has_errors(results):
         return "", 1
@@ -435,10 +508,10 @@ def _load(inp: Any, config_file: str | None) -> Any:
     try:
         if config_file is not None:
             config_item = _read_config_file(config_file)
-        elif inp.function_config is not None and not _is_placeholder(inp.function_config.data):
+        elif inp.function_config is not None and not _is_placeholder(inp.function_config.value):
             config_item = inp.function_config
         else:
-            found = [i for i in items if i.header.kind == "MultiDomain" and is_multidomain(i.data)]
+            found = [i for i in items if i.header.kind == "MultiDomain" and is_multidomain(i.value)]
             if len(found) > 1:
                 raise InputError(
                     f"the input holds {len(found)} MultiDomain resources; name the one to use as the function config"
@@ -456,6 +529,8 @@ def _load(inp: Any, config_file: str | None) -> Any:
             r.error(f"`{p.path}` {p.message}", resource=ref, field=p.path, file=_path_of(config_item))
             for p in exc.problems
         ]
+    except ItemError as exc:
+        return [_as_result(exc)]
     except KrmfnError as exc:
         return [r.error(str(exc), resource=_config_ref(config_item), file=_path_of(config_item))]
     return config, config_item
@@ -470,11 +545,17 @@ def _read_config_file(path: str) -> Any:
             raw = handle.read()
     except OSError as exc:
         raise InputError(f"--config {path} must be a readable file: {exc.strerror}") from None
-    config = resourcelist.read(resourcelist.decode(raw))
+    try:
+        config = resourcelist.read(resourcelist.decode(raw))
+    except InputError as exc:
+        raise InputError(f"--config {path} {str(exc).removeprefix('input ')}") from None
     multidomains = [i for i in config.items if i.header.kind == "MultiDomain"]
+    if len(config.items) == 1:
+        multidomains = config.items  # one document: its validation says what is wrong with it
     if len(multidomains) != 1:
         raise InputError(f"--config {path} must hold exactly one MultiDomain resource; it holds {len(multidomains)}")
     item: Item = multidomains[0]
+    item.where = path  # errors in it name the file given, and lines within it
     return item
 
 
@@ -484,23 +565,34 @@ def _is_placeholder(data: Any) -> bool:
 
 
 def _config_ref(item: Any) -> ResourceRef | None:
-    try:
-        h = item.header
-    except (KrmfnError, AttributeError):
+    if item is None or not item.header.kind:
         return None
+    h = item.header
     return ResourceRef(h.api_version, h.kind, h.name, h.namespace)
 
 
 def _path_of(item: Any) -> str | None:
-    try:
-        return item.path  # type: ignore[no-any-return]
-    except (KrmfnError, AttributeError):
-        return None
+    return None if item is None else item.path
 
 
 def _bug(exc: BaseException) -> Result:
-    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-    return r.error(f"internal error, a bug in krmfn {__version__} (please report it): {type(exc).__name__}: {detail}")
+    """A bug, said without its message (which may quote the data): its type and where it happened."""
+    return r.error(
+        f"internal error, a bug in krmfn {__version__} (please report it): {type(exc).__name__} at {_place(exc)}"
+    )
+
+
+def _place(exc: BaseException) -> str:
+    """The innermost frame of the traceback inside krmfn: ``krmfn/krm/item.py:120 (header)``."""
+    import traceback
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    place = "an unknown place"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(os.path.join(root, "krmfn") + os.sep):
+            place = f"{os.path.relpath(path, root)}:{frame.lineno} ({frame.name})"
+    return place
 
 
 def _fail_unreadable(message: str, config_file: str | None) -> tuple[str, int]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn.api.config import Config
+from krmfn.errors import ItemError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import ResourceRef, Result
@@ -211,7 +212,11 @@ class Context:
                 )
             )
             return False
-        updated = item.with_data(new)
+        try:
+            updated = item.with_data(new)
+        except ItemError as exc:  # no exact edit exists: this item is refused, alone
+            self.results.append(r.error(exc.message, resource=ref_of(item), file=exc.file, file_index=exc.index))
+            return False
         if updated is item:
             return False
         self.items[index] = updated

@@ -29,7 +29,7 @@ from krmfn.concerns import (
     variables,
 )
 from krmfn.context import Context, ManagedCertificate
-from krmfn.errors import KrmfnError
+from krmfn.errors import ItemError, KrmfnError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import Result
@@ -91,7 +91,7 @@ def expand(
     )
     for concern in CONCERNS:
         start = len(ctx.results)
-        concern(ctx)
+        _run_concern(concern, ctx)
         ctx.results[start:] = _from(concern.__module__.rpartition(".")[2], ctx.results[start:])
     _check_clashes(ctx)
     _warn_unless_local_config(ctx)
@@ -120,6 +120,14 @@ def expand(
 def _from(source: str, results: Sequence[Result]) -> list[Result]:
     """*results* marked as reported by *source*, so that the output can summarise them (:func:`r.summarise`)."""
     return [res if res.source else replace(res, source=source) for res in results]
+
+
+def _run_concern(concern: Callable[[Context], None], ctx: Context) -> None:
+    """One concern; an item it must read that cannot be read stops that concern alone."""
+    try:
+        concern(ctx)
+    except ItemError as exc:
+        ctx.report(r.error(exc.message, file=exc.file, file_index=exc.index))
 
 
 def _is_generator_mode(items: Sequence[Item]) -> bool:

@@ -50,26 +50,14 @@ _MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 def resource_header(item: Item) -> Header | None:
     """The item's header when it is a named Kubernetes resource, else None (a kustomization, a list…)."""
-    try:
-        header = item.header
-    except KrmfnError:
-        return None
-    return header if header.api_version and header.kind and header.name else None
+    header = item.header
+    return header if header.is_resource else None
 
 
 def kind_of(item: Item) -> tuple[str, str] | None:
     """(group, kind) of any mapping with ``apiVersion`` and ``kind``, named or not."""
-    header = resource_header(item)
-    if header is not None:
-        return header.group, header.kind
-    try:
-        data = item.data
-    except KrmfnError:
-        return None
-    api_version, kind = data.get("apiVersion"), data.get("kind")
-    if isinstance(api_version, str) and isinstance(kind, str):
-        return api_version.rpartition("/")[0], kind
-    return None
+    header = item.header  # never raises; a Kustomization's has no name, a list's is empty
+    return (header.group, header.kind) if header.api_version and header.kind else None
 
 
 @dataclass(frozen=True)
@@ -302,6 +290,7 @@ class Layout:
 
 
 def _resolve(builds: set[str | None] | None, own: str | None) -> Namespaces:
+    own = own or None  # a header's missing namespace is ""
     if not builds:
         return frozenset({own}) if own else ANY
     found = {namespace if namespace is not None else own for namespace in builds}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -73,11 +74,11 @@ def test_invalid_config_is_an_error_result_with_field_and_exit_1(capsys: pytest.
     ]
 
 
-def test_no_config_at_all(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_config_at_all_fails_closed_in_a_stream(capsys: pytest.CaptureFixture[str]) -> None:
     text, code = run_text(APP)
     assert code == 1
     assert "the function config must be a MultiDomain" in capsys.readouterr().err
-    assert text == APP
+    assert text == ""  # nothing a pipeline could mistake for the answer
 
 
 def test_two_multidomains_and_no_functionconfig_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -169,3 +170,126 @@ def test_the_real_process_on_a_json_resource_list() -> None:
     out = json.loads(proc.stdout)
     assert out["items"][0]["kind"] == "Certificate"
     assert out["results"][-1]["severity"] == "info"
+
+
+# --- the error paths: nothing secret, nothing half-written, never silent --------------------
+
+SECRET = "hunter2-s3cr3t-value"
+
+
+@pytest.mark.parametrize("where", ["krmfn.expand.expand", "krmfn.krm.layout.write_list"])
+def test_an_internal_error_names_its_type_and_place_never_its_message(
+    where: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug's message may quote the data (a KeyError of a Secret's value): it is never shown."""
+    module, _, name = where.rpartition(".")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError(SECRET)
+
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(module), name, broken)
+    if name == "write_list":
+        monkeypatch.setattr("krmfn.krm.resourcelist.write_list", broken)
+    secret_item = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {SECRET}\n"
+    given = resource_list(CONFIG, secret_item)
+    text, code = run_text(given)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.search(
+        r"internal error, a bug in krmfn \S+ \(please report it\): KeyError at krmfn/\S+\.py:\d+ \(\w+\)", err
+    )
+    said = err + "".join(line for line in text.splitlines() if "message" in line)
+    assert SECRET not in said
+    if name == "write_list":
+        assert text == given  # even the answer could not be written: the input, as it came
+    else:
+        assert [i.header.name for i in read(text).items] == ["db"]  # the input's items, unchanged
+
+
+def test_a_closed_stdout_is_a_failure_said_on_stderr(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    config = tmp_path / "md.yaml"
+    config.write_text(CONFIG)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away before krmfn wrote
+    exe = shutil.which("krmfn")
+    try:
+        proc = subprocess.run(
+            [exe or "krmfn", "--config", str(config)],
+            input=APP.encode(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == (
+        "krmfn: error: the output must be written to stdout, which failed: the reader closed it\n"
+    )
+
+
+class _Unreadable(io.RawIOBase):
+    def read(self, size: int = -1) -> bytes:
+        raise IsADirectoryError(21, "Is a directory")
+
+
+@pytest.mark.parametrize("args", [[], ["plan"], ["--config", "md.yaml"]])
+def test_unreadable_stdin_is_a_message_not_a_traceback(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    code = cli.main(args, stdin=_Unreadable(), stdout=out)  # type: ignore[arg-type]
+    assert code == 1
+    assert capsys.readouterr().err == "krmfn: error: the input on stdin must be readable: Is a directory\n"
+    if not args:
+        assert read(out.getvalue()).form == "resourcelist"
+    else:
+        assert out.getvalue() == ""
+
+
+def test_a_directory_as_stdin_stops_the_interpreter_before_krmfn_runs(tmp_path: Path) -> None:
+    """CPython refuses a directory as stdin while it starts (init_sys_streams): no krmfn code can
+    speak then. It still ends with exit 1 and no traceback, which is what a pipeline checks."""
+    import os
+    import shutil
+    import subprocess
+
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        proc = subprocess.run([shutil.which("krmfn") or "krmfn"], stdin=fd, capture_output=True, check=False)
+    finally:
+        os.close(fd)
+    assert proc.returncode == 1
+    assert b"is a directory" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_a_stream_with_an_error_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "md.yaml"
+    config.write_text(
+        CONFIG.replace(
+            "issuerRef: {name: le}",
+            "issuerRef: {name: le}}\n  gateways: [{name: gw, namespace: n, dns: {target: t.example.com}}",
+        )
+    )
+    proc = run_cli(["--config", str(config)], APP.encode())
+    assert proc.returncode == 1
+    assert proc.stdout == b""
+    assert proc.stderr.startswith(b"krmfn: error: ")
+
+
+def test_plan_and_diff_on_an_unreadable_item_report_it_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c, namespace: network}\nspec: {}\nspec: {}\n"
+    for command in ("plan", "diff"):
+        out = io.StringIO()
+        code = cli.main([command], stdin=io.BytesIO((CONFIG + "---\n" + bad).encode()), stdout=out)
+        err = capsys.readouterr().err
+        assert (code, out.getvalue()) == (1, ""), err
+        assert err.splitlines()[0] == (
+            "krmfn: error: Certificate network/c must not repeat a mapping key: `spec` appears twice (document 2, line 14)"
+        )
+        assert "Traceback" not in err

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from krmfn.api.names import DomainName, parse_domain
+from krmfn.api.names import DomainName, derived_name_problems, parse_domain
 from krmfn.api.tunnelservice import service_problem
 from krmfn.errors import ConfigError, Problem
 
@@ -511,7 +511,9 @@ def load_config(data: Any) -> Config:
     try:
         model = MultiDomain.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([_problem(err) for err in exc.errors()]) from None
+        found = [_problem(err) for err in exc.errors()]
+        found.extend(p for p in _raw_domain_name_problems(data) if p not in found)
+        raise ConfigError(found) from None
     problems: list[Problem] = []
     config = _resolve(model, problems)
     if problems:
@@ -598,26 +600,17 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
                 f"at most one domain may be primary; spec.domains[{primaries[0]}] already is",
             )
         )
-    seen_names: dict[str, int] = {}
-    seen_bases: dict[str, int] = {}
     gateway_names = [g.name for g in spec.gateways]
+    certs = spec.certificates
+    problems.extend(
+        _domain_name_problems(
+            [(i, d.name, d.wildcard) for i, d in enumerate(spec.domains)],
+            certs.name_suffix if certs is not None else None,
+            certificates=certs is not None,
+        )
+    )
     for i, d in enumerate(spec.domains):
         name = parse_domain(d.name)
-        if name.text in seen_names:
-            problems.append(
-                Problem(f"spec.domains[{i}].name", f"must not repeat spec.domains[{seen_names[name.text]}]: {d.name!r}")
-            )
-            continue
-        seen_names[name.text] = i
-        if name.base in seen_bases:
-            other = spec.domains[seen_bases[name.base]].name
-            problems.append(
-                Problem(
-                    f"spec.domains[{i}].name",
-                    f"{d.name!r} and {other!r} both derive the resource name {name.base!r}; rename one",
-                )
-            )
-        seen_bases.setdefault(name.base, i)
         for j, gw in enumerate(d.gateways or []):
             if gw not in gateway_names:
                 problems.append(
@@ -696,6 +689,57 @@ def _certificate_defaults(spec: Spec, problems: list[Problem]) -> tuple[IssuerRe
         )
         problems.append(Problem("spec.certificates.namespace", f"is required when {why}"))
     return issuer_ref, namespace
+
+
+def _domain_name_problems(
+    domains: list[tuple[int, str, bool]], suffix: str | None, *, certificates: bool = True
+) -> list[Problem]:
+    """Repeated domains, two domains deriving one resource name, names over their limit (the
+    Certificate's and Secret's names and dnsNames, when *certificates* are generated).
+
+    Run on whatever domains parse, also when other fields are invalid, so that every
+    problem with the names is reported at once.
+    """
+    problems: list[Problem] = []
+    seen_names: dict[str, tuple[int, str]] = {}
+    seen_bases: dict[str, tuple[int, str]] = {}
+    for i, raw, wildcard in domains:
+        try:
+            name = parse_domain(raw)
+        except ValueError:
+            continue  # reported by the field's own validation
+        where = f"spec.domains[{i}].name"
+        if name.text in seen_names:
+            problems.append(Problem(where, f"must not repeat spec.domains[{seen_names[name.text][0]}]: {raw!r}"))
+            continue
+        seen_names[name.text] = (i, raw)
+        if name.base in seen_bases:
+            other = seen_bases[name.base][1]
+            problems.append(
+                Problem(where, f"{raw!r} and {other!r} both derive the resource name {name.base!r}; rename one")
+            )
+        seen_bases.setdefault(name.base, (i, raw))
+        if certificates:
+            problems.extend(
+                Problem(where, message) for message in derived_name_problems(name, suffix=suffix, wildcard=wildcard)
+            )
+    return problems
+
+
+def _raw_domain_name_problems(data: dict[str, Any]) -> list[Problem]:
+    """:func:`_domain_name_problems` on the raw config, for when the models did not validate."""
+    spec = data.get("spec")
+    domains = spec.get("domains") if isinstance(spec, dict) else None
+    certificates = spec.get("certificates") if isinstance(spec, dict) else None
+    suffix = certificates.get("nameSuffix") if isinstance(certificates, dict) else None
+    found = [
+        (i, d["name"], d.get("wildcard") is not False)
+        for i, d in enumerate(domains if isinstance(domains, list) else [])
+        if isinstance(d, dict) and isinstance(d.get("name"), str)
+    ]
+    return _domain_name_problems(
+        found, suffix if isinstance(suffix, str) else None, certificates=isinstance(certificates, dict)
+    )
 
 
 def _gateway_problems(g: GatewaySpec, where: str) -> list[Problem]:

@@ -129,6 +129,36 @@ def _parse_variable_domain(raw: str) -> DomainName:
     return DomainName(raw, variable=match.group(1))
 
 
+#: A resource name (DNS-1123 subdomain) and a DNS name (a certificate's `dnsNames` entry) in Kubernetes.
+MAX_NAME = 253
+
+
+def derived_name_problems(domain: DomainName, *, suffix: str | None, wildcard: bool) -> list[str]:
+    """What the names derived from *domain* break: the Certificate and Secret names (DNS-1123
+    subdomains, at most 253 characters) and the wildcard entry ``*.<domain>`` (a DNS name,
+    at most 253 characters). A Flux variable's length is known only after substitution, so
+    a domain that holds one is not measured.
+    """
+    if domain.variable is not None:
+        return []
+    base = domain.base
+    certificate = f"{base}-{suffix}" if suffix else base
+    names = [("Certificate name", certificate), ("Secret name", f"{certificate}-tls")]
+    if wildcard:
+        names.append(("wildcard certificate name", f"*.{domain.text}"))
+    out = []
+    for what, name in names:
+        if len(name) > MAX_NAME:
+            shown = f"{name[:24]}…{name[-12:]}"
+            out.append(
+                f"must be short enough for the names derived from it: {domain.text[:24]!r}… derives the {what} "
+                f"{shown!r} of {len(name)} characters; Kubernetes allows at most {MAX_NAME} (shorten the domain"
+                + (", drop `wildcard`" if what.startswith("wildcard") else ", or `spec.certificates.nameSuffix`")
+                + ")"
+            )
+    return out
+
+
 def expand_template(template: str, domain: DomainName) -> str:
     """``external.{domain}`` → ``external.example.org`` (or ``external.${VAR}``)."""
     return template.replace("{domain}", domain.text)

@@ -1,25 +1,48 @@
-"""One resource of the input or output, as text first and data on demand.
+"""One item of the input or output, as text first and data on demand.
 
-An item read from the input keeps its exact original bytes (:attr:`Item.raw`) so that an
-unchanged item is written back byte-for-byte. Its data is parsed only when something asks
-for it; :attr:`Item.header` (apiVersion, kind, name, namespace) is read with a line scan
-that avoids a full parse for the items the function never touches.
+The API concerns code against:
+
+- :attr:`Item.header` never raises. It is a :class:`~krmfn.krm.header.Header` whose fields
+  are ``""`` where the item has no such string: a kustomize ``Kustomization`` has kind
+  ``Kustomization``, group ``kustomize.config.k8s.io`` and name ``""``; a document that is
+  a list, a scalar or empty has an all-empty header. It is read with a line scan when the
+  text allows, else from the node tree without converting it (so an alias bomb or a bad
+  tag in an item krmfn only passes through is never expanded, and never an error).
+- :attr:`Item.is_resource` is True when apiVersion, kind and metadata.name are non-empty
+  strings. Only resources are ever handed to a concern.
+- :attr:`Item.data` parses the item. Anything wrong in its content (a value that does not
+  fit its tag, a repeated key, an alias bomb, nesting too deep) raises
+  :class:`~krmfn.errors.ItemError` then, and only then, located in the item's file
+  (``config.kubernetes.io/path``, with the document index) and the line within that
+  document, or, without a path annotation, its position and line in the input.
+  :meth:`Item.with_data` raises it too when an edit cannot be made exactly (an anchor that
+  other places share, a key a merge key provides that must go).
+- :meth:`Item.annotation`, :attr:`Item.path`, :attr:`Item.is_local_config` and
+  :attr:`Item.is_sops_encrypted` never raise either: they read what can be read.
+
+An item read from the input keeps its exact original characters (:attr:`Item.raw`, line
+endings included) so that an unchanged item is written back as it came. Its parseable text
+(:attr:`Item.source`) is the LF view of the same span; for an entry of a ResourceList's
+``items`` that is the entry as written, dash and indentation included, and :attr:`frame`
+says where the item's node sits in it. Edits are made in that text at its real columns, so
+nothing around them moves; :attr:`Item.text` is the item as a column-0 document, for
+reading and diffs.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import Node
 
-from krmfn.errors import InputError
+from krmfn.errors import ItemError
+from krmfn.krm.composer import Document
+from krmfn.krm.header import EMPTY, Header, Scan, composed_annotations, composed_header, scan
 from krmfn.krm.yamledit import same, update_text
-from krmfn.krm.yamltext import compose, dump, to_data
+from krmfn.krm.yamltext import at_frame, compose_document, dump, to_data
 
-_STR = "tag:yaml.org,2002:str"
+__all__ = ["INDEX_ANNOTATIONS", "LOCAL_CONFIG", "PATH_ANNOTATIONS", "Header", "Item", "is_orchestrator_annotation"]
 
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
@@ -31,140 +54,48 @@ _ORCHESTRATOR_PREFIXES = (
     "kustomize.config.k8s.io/",
 )
 
+_UNSET: Any = object()
+
+#: Where an item's node sits in its source: () the document root, (0,) the only entry of a
+#: one-entry sequence (a ResourceList item as written), ("functionConfig",) a mapping value.
+Frame = tuple[int | str, ...]
+
 
 def is_orchestrator_annotation(key: str) -> bool:
     """Annotations kpt and kustomize keep for themselves; a function must not change them."""
     return key.startswith(_ORCHESTRATOR_PREFIXES) and key != LOCAL_CONFIG
 
 
-@dataclass(frozen=True)
-class Header:
-    """What identifies a resource."""
-
-    api_version: str
-    kind: str
-    name: str
-    namespace: str | None
-
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
-
-
-_TOP_KEY = re.compile(r"^(apiVersion|kind|metadata|sops):(.*)$", re.M)
-_ODD_TOP_LINE = re.compile(r"^(?!\Z|[ #\r\n]|[A-Za-z_][\w.-]*:(?: |$))", re.M)
-_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s]")
-
-
-def _simple_scalar(raw: str) -> str | None:
-    """The value of a one-line scalar when it is unambiguous without a parser, else None."""
-    value = raw.strip()
-    hash_at = value.find(" #")
-    if hash_at >= 0 and not value.startswith(("'", '"')):
-        value = value[:hash_at].rstrip()
-    if not value:
-        return None
-    if value[0] == '"':
-        match = re.fullmatch(r'"([^"\\]*)"', value)
-        return match.group(1) if match else None
-    if value[0] == "'":
-        match = re.fullmatch(r"'([^']*)'", value)
-        return match.group(1) if match else None
-    if value[0] in "&*!|>%@`{[#-?:" or value in ("~", "null", "Null", "NULL"):
-        return None
-    return value
-
-
-def _scan_header(text: str) -> Header | None:
-    """Header from a line scan of block-style text; None whenever a parser is needed."""
-    if _ODD_TOP_LINE.search(text) or ("&" in text and _ANCHOR.search(text)):
-        return None
-    found: dict[str, tuple[str, int]] = {}
-    for match in _TOP_KEY.finditer(text):
-        if match.group(1) in found:
-            return None
-        found[match.group(1)] = (match.group(2), match.end())
-    if "apiVersion" not in found or "kind" not in found or "metadata" not in found:
-        return None
-    api_version = _simple_scalar(found["apiVersion"][0])
-    kind = _simple_scalar(found["kind"][0])
-    rest, at = found["metadata"]
-    if rest.strip() and not rest.strip().startswith("#"):
-        return None
-    meta: dict[str, str | None] = {}
-    child_indent = None
-    for line in text[at + 1 :].split("\n"):
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
-            continue
-        indent = len(line) - len(stripped)
-        if indent == 0:
-            break
-        if child_indent is None:
-            child_indent = indent
-        if indent == child_indent:
-            key, sep, value = stripped.partition(":")
-            if key in ("name", "namespace"):
-                if key in meta or not sep:
-                    return None
-                meta[key] = _simple_scalar(value)
-                if meta[key] is None:
-                    return None
-    if api_version is None or kind is None or not meta.get("name"):
-        return None
-    return Header(api_version, kind, str(meta["name"]), meta.get("namespace"))
-
-
-def _composed_header(text: str, line: int) -> Header | None:
-    """Header from the node tree, without converting it: aliases are not expanded, so an
-    item that is only passed through never pays for (or trips over) an alias bomb."""
-    node = compose(text, line_offset=line - 1)
-    top = _string_children(node)
-    meta = _string_children(top.get("metadata")) if top else None
-    if top is None or meta is None:
-        return None
-    values = {key: _string(n) for key, n in [*top.items(), *meta.items()] if key in ("apiVersion", "kind", "name")}
-    api_version, kind, name = values.get("apiVersion"), values.get("kind"), _string(meta.get("name"))
-    if not api_version or not kind or not name:
-        return None
-    return Header(api_version, kind, name, _string(meta.get("namespace")))
-
-
-def _string_children(node: Node | None) -> dict[str, Node] | None:
-    """A mapping node's children by key, or None if it is not a plain mapping with unique string keys."""
-    if not isinstance(node, MappingNode):
-        return None
-    out: dict[str, Node] = {}
-    for key, value in node.value:
-        if not isinstance(key, ScalarNode) or key.tag != _STR or key.value in out:
-            return None
-        out[key.value] = value
-    return out
-
-
-def _string(node: Node | None) -> str | None:
-    return node.value if isinstance(node, ScalarNode) and node.tag == _STR else None
-
-
 class Item:
-    """A resource: its text, its original bytes if it came from the input, its data on demand."""
+    """A resource (or any YAML document): its text, its original characters, its data on demand."""
 
     def __init__(
         self,
         text: str | None = None,
         *,
-        data: Any = None,
+        data: Any = _UNSET,
         raw: str | None = None,
         where: str = "item",
         line: int = 1,
+        frame: Frame = (),
+        column: int = 0,
+        newline: str = "\n",
+        scannable: bool = True,
+        flow_checked: bool = False,
     ) -> None:
-        if text is None and data is None:
+        if text is None and data is _UNSET:
             raise ValueError("an Item needs text or data")
-        self._text = text
+        self._source = text
         self._data = data
+        self._document: Document | None = None
         self.raw = raw
         self.where = where
         self.line = line
+        self.frame = frame
+        self.column = column
+        self.newline = newline
+        self._scannable = scannable
+        self._flow_checked = flow_checked
         #: The input item this one was edited from, so the writer can keep its place.
         self.origin: Item | None = None
         #: The file it was read from, when no path annotation says so (:mod:`krmfn.krm.package`).
@@ -172,47 +103,87 @@ class Item:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Item:
-        return cls(data=data, where=f"{data.get('kind', 'item')} {data.get('metadata', {}).get('name', '')}")
+        meta = data.get("metadata")
+        name = meta.get("name", "") if isinstance(meta, dict) else ""
+        return cls(data=data, where=f"{data.get('kind', 'item')} {name}")
+
+    # --- text ------------------------------------------------------------------------
 
     @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = dump(self._data)
-        return self._text
-
-    @property
-    def data(self) -> dict[str, Any]:
-        if self._data is None:
-            node = compose(self.text, line_offset=self.line - 1)
-            value = None if node is None else to_data(node, self.where)
-            if not isinstance(value, dict):
-                raise InputError(f"{self.where} must be a mapping (a Kubernetes resource), not {_kind_of(value)}")
-            self._data = value
-        return self._data  # type: ignore[no-any-return]
+    def source(self) -> str:
+        """The LF text the item is parsed from and edited in (see :attr:`frame`)."""
+        if self._source is None:
+            self._source = dump(self._data)
+        return self._source
 
     @cached_property
-    def header(self) -> Header:
-        """apiVersion, kind and name, from a line scan when possible."""
-        if self._data is None and self._text is not None:
-            scanned = _scan_header(self._text) or _composed_header(self._text, self.line)
-            if scanned is not None:
-                return scanned
-        data = self.data
-        meta = data.get("metadata")
-        api_version, kind = data.get("apiVersion"), data.get("kind")
-        name = meta.get("name") if isinstance(meta, dict) else None
-        if not isinstance(api_version, str) or not api_version:
-            raise InputError(f"{self.where} must have a string `apiVersion`")
-        if not isinstance(kind, str) or not kind:
-            raise InputError(f"{self.where} must have a string `kind`")
-        if not isinstance(name, str) or not name:
-            raise InputError(f"{self.where} ({kind}) must have a string `metadata.name`")
-        namespace = meta.get("namespace") if isinstance(meta, dict) else None
-        return Header(api_version, kind, name, namespace if isinstance(namespace, str) else None)
+    def text(self) -> str:
+        """The item as a column-0 YAML document (LF), for reading and diffs."""
+        if not self.frame and not self.column:
+            return self.source
+        lines = self.source.split("\n")
+        if self.frame and isinstance(self.frame[0], str):
+            first, lines = lines[0].partition(":")[2].strip(), lines[1:]
+            head = [first] if first and not first.startswith("#") else []
+        else:
+            first = lines[0][self.column :] if lines[0][: self.column].strip(" -") == "" else lines[0].lstrip(" -")
+            head, lines = [first] if first.strip() else [], lines[1:]
+        col = self.column
+        body = [x[col:] if not x[:col].strip() else x.lstrip(" ") for x in lines]
+        return "\n".join(head + body)
 
     def mentions(self, needle: str) -> bool:
         """Cheap pre-check: could this item contain *needle* at all?"""
-        return needle in (self._text if self._text is not None else dump(self._data))
+        return needle in self.source
+
+    # --- data ------------------------------------------------------------------------
+
+    def _node(self) -> Node | None:
+        """The item's node (composed once and kept); raises ItemError, not yet located."""
+        if self._document is None:
+            self._document = compose_document(self.source)
+        return at_frame(self._document.root, self.frame)
+
+    @property
+    def value(self) -> Any:
+        """The item as data, whatever its shape (a mapping, a list, a scalar, None)."""
+        if self._data is _UNSET:
+            try:
+                node = self._node()
+                self._data = None if node is None else to_data(node)
+            except ItemError as exc:
+                raise self.located(exc) from None
+        return self._data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The item as a mapping; anything else is an ItemError (see the module docstring)."""
+        value = self.value
+        if not isinstance(value, dict):
+            raise self.located(ItemError(f"must be a mapping (a Kubernetes resource), not {_kind_of(value)}", line=1))
+        return value
+
+    @cached_property
+    def _scan(self) -> Scan | None:
+        if self._data is not _UNSET or not self._scannable:
+            return None
+        return scan(self.source, self.column, flow_checked=self._flow_checked)
+
+    @cached_property
+    def header(self) -> Header:
+        """apiVersion, kind, name and namespace; never raises (see the module docstring)."""
+        if self._data is not _UNSET:
+            return _header_of(self._data)
+        if self._scan is not None:
+            return self._scan.header
+        try:
+            return composed_header(self._node())
+        except ItemError:
+            return EMPTY
+
+    @property
+    def is_resource(self) -> bool:
+        return self.header.is_resource
 
     def annotations(self) -> dict[str, Any]:
         meta = self.data.get("metadata")
@@ -220,10 +191,18 @@ class Item:
         return annotations if isinstance(annotations, dict) else {}
 
     def annotation(self, key: str) -> str | None:
-        """An annotation's value, reading the text only when it can hold the key."""
+        """An annotation's string value, read as cheaply as possible; never raises."""
         if not self.mentions(key.rpartition("/")[2]):
             return None
-        value = self.annotations().get(key)
+        if self._scan is not None and self._scan.annotations is not None:
+            return self._scan.annotations.get(key)
+        try:
+            value = self.annotations().get(key)
+        except ItemError:
+            try:
+                return composed_annotations(self._node()).get(key)
+            except ItemError:
+                return None
         return value if isinstance(value, str) else None
 
     @property
@@ -232,7 +211,15 @@ class Item:
 
     @property
     def is_sops_encrypted(self) -> bool:
-        return self.mentions("sops") and isinstance(self.data.get("sops"), dict)
+        """A top-level ``sops`` key; when the item cannot be read, any line that may be one."""
+        if not self.mentions("sops"):
+            return False
+        if self._scan is not None:
+            return self._scan.sops
+        try:
+            return isinstance(self.data.get("sops"), dict)
+        except ItemError:
+            return True  # unreadable and possibly encrypted: never touched
 
     @property
     def path(self) -> str | None:
@@ -243,19 +230,72 @@ class Item:
         return self.file
 
     @property
+    def index(self) -> int | None:
+        for key in INDEX_ANNOTATIONS:
+            value = self.annotation(key)
+            if value is not None and value.isdigit():
+                return int(value)
+        return None
+
+    @property
     def changed(self) -> bool:
-        """True when the item must be written from :attr:`text` rather than :attr:`raw`."""
+        """True when the item must be written from :attr:`source` rather than :attr:`raw`."""
         return self.raw is None
 
+    def describe(self) -> str:
+        """``Kind namespace/name`` for a resource, else what is known (``Kustomization``, ``document 3``)."""
+        h = self.header
+        if h.kind and h.name:
+            return f"{h.kind} {h.namespace + '/' if h.namespace else ''}{h.name}"
+        return h.kind or self.where
+
+    def located(self, exc: ItemError) -> ItemError:
+        """*exc* placed in this item: its file and document index, or its place in the input."""
+        return exc.located(
+            subject=self.describe(), file=self.path, index=self.index, where=self.where, first_line=self.line
+        )
+
     def with_data(self, new: dict[str, Any]) -> Item:
-        """This item holding *new*; the text changes only where the data does."""
+        """This item holding *new*; the text changes only where the data does.
+
+        Raises ItemError when no exact edit exists (an anchor shared with other places must
+        change, or a key a merge key provides must go): the item is refused alone.
+        """
         if same(new, self.data):
             return self
-        text = update_text(self.text, new, self.where) if self._text is not None else None
-        edited = Item(text, data=new, where=self.where, line=self.line)
+        try:
+            text = update_text(self.source, new, self.describe(), frame=self.frame)
+        except ItemError as exc:
+            raise self.located(exc) from None
+        edited = Item(
+            text,
+            data=new,
+            where=self.where,
+            line=self.line,
+            frame=self.frame,
+            column=self.column,
+            newline=self.newline,
+        )
         edited.origin = self.origin or self
         edited.file = self.file
         return edited
+
+
+def _header_of(data: Any) -> Header:
+    if not isinstance(data, dict):
+        return EMPTY
+    meta = data.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+
+    def string(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    return Header(
+        string(data.get("apiVersion")),
+        string(data.get("kind")),
+        string(meta.get("name")),
+        string(meta.get("namespace")),
+    )
 
 
 def _kind_of(value: Any) -> str:

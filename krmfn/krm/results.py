@@ -65,11 +65,11 @@ class Result:
     def line(self) -> str:
         """The one readable stderr line for this result."""
         where = []
-        if self.resource is not None:
+        if self.resource is not None and self.resource.describe() not in self.message:
             where.append(self.resource.describe())
         if self.field:
             where.append(f"`{self.field}`")
-        if self.file:
+        if self.file and self.file not in self.message:
             where.append(f"in {self.file}")
         suffix = f" ({', '.join(where)})" if where else ""
         return f"krmfn: {self.severity}: {self.message}{suffix}"

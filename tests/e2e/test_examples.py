@@ -124,7 +124,9 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
         re.findall(r"\[info\] \S+: (?:patched|generated|updated|adopted) ([A-Z]\w*) (?:[a-z0-9-]+/)?(\S+?):", printed)
     )
     # a summary of several: "[info] …/MultiDomain/edge: gateways: patched 2 Gateways (envoy-external, envoy-internal); …"
-    summaries = re.findall(r"\[info\] \S+: \w+: (?:patched|generated|updated|adopted) \d+ ([A-Z]\w*) \(([^)]*)\)", printed)
+    summaries = re.findall(
+        r"\[info\] \S+: \w+: (?:patched|generated|updated|adopted) \d+ ([A-Z]\w*) \(([^)]*)\)", printed
+    )
     summarised = {
         (kinds, re.sub(r"^[a-z0-9-]+/", "", name)) for kinds, names in summaries for name in names.split(", ")
     }

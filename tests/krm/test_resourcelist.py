@@ -167,9 +167,14 @@ def test_unreadable_input_is_an_input_error(text: str, message: str) -> None:
         read_everything()
 
 
-def test_scalar_document_is_refused() -> None:
-    with pytest.raises(InputError, match=r"document 1 must be a mapping .*, not a scalar"):
-        read("just a string\n")
+def test_a_scalar_document_is_an_item_that_is_not_a_resource() -> None:
+    inp = read("just a string\n")
+    assert [(i.header.kind, i.is_resource) for i in inp.items] == [("", False)]
+    assert write(inp, inp.items, []) == "just a string\n"
+    with pytest.raises(
+        InputError, match=r"^document 1 must be a mapping .*, not a scalar \(str\) \(document 1, line 1\)$"
+    ):
+        _ = inp.items[0].data
 
 
 def test_decode_refuses_non_utf8_nul_and_huge_input() -> None:
@@ -179,7 +184,7 @@ def test_decode_refuses_non_utf8_nul_and_huge_input() -> None:
         decode(b"a: b\x00\n")
     with pytest.raises(InputError, match="must not exceed 64 MiB"):
         decode(b" " * (64 * 1024 * 1024 + 1))
-    assert decode("\ufeffa: 1\r\n".encode()) == "a: 1\n"
+    assert decode("\ufeffa: 1\r\n".encode()) == "a: 1\r\n"  # line endings are the writer's to keep
 
 
 def test_yaml_errors_never_quote_the_input() -> None:
