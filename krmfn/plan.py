@@ -313,7 +313,8 @@ class _View:
         for installation in self.installations:
             if not installation.reads(source) or not installation.admits(name):
                 continue
-            if gateway is not None and not installation.selects(gateway.name, gateway.namespace):
+            labels = publication.gateway_labels(self.ctx, gateway.name, gateway.namespace) if gateway else None
+            if gateway is not None and not installation.selects(gateway.name, gateway.namespace, labels):
                 continue
             return installation
         return None

@@ -7,7 +7,8 @@ external-dns publishes a name only from the sources it runs (``--source``, chart
 
 - ``crd``: every endpoint of every DNSEndpoint;
 - ``gateway-httproute`` / ``gateway-grpcroute``: each hostname of a route attached to a Gateway
-  it selects (``--gateway-name``, ``--gateway-namespace``), with that Gateway's ``…/target``
+  it selects (``--gateway-name``, ``--gateway-namespace``, ``--gateway-label-filter``, a
+  Kubernetes label selector on the Gateway's labels), with that Gateway's ``…/target``
   annotation, unless the route's ``…/controller`` annotation names another controller;
 - ``service``: the ``…/hostname`` annotation of a LoadBalancer Service (a Gateway's
   ``spec.infrastructure.annotations`` land on the Service its implementation creates);
@@ -57,6 +58,8 @@ class Installation:
     regex: bool
     gateway_name: str | None
     gateway_namespace: str | None
+    #: ``--gateway-label-filter``: a label selector (``type=external``, ``tier in (a,b)``, ``!internal``).
+    gateway_labels: str | None
     #: ``--cloudflare-proxied``: the default of every record it writes without a provider-specific setting.
     proxied: bool | None
     ref: ResourceRef | None = None
@@ -74,11 +77,60 @@ class Installation:
             return True
         return _matches(self.filters, name, empty=True) and not _matches(self.excludes, name, empty=False)
 
-    def selects(self, gateway: str, namespace: str | None) -> bool:
-        """Whether its gateway sources read routes attached to this Gateway."""
+    def selects(self, gateway: str, namespace: str | None, labels: dict[str, Any] | None = None) -> bool:
+        """Whether its gateway sources read routes attached to this Gateway (*labels*: the Gateway's)."""
         by_name = self.gateway_name is None or self.gateway_name == gateway
         by_namespace = self.gateway_namespace is None or namespace in (None, self.gateway_namespace)
-        return by_name and by_namespace
+        by_labels = self.gateway_labels is None or selector_matches(self.gateway_labels, labels or {})
+        return by_name and by_namespace and by_labels
+
+
+def gateway_labels(ctx: Context, name: str, namespace: str | None) -> dict[str, Any]:
+    """The labels of the one Gateway of that name, for :meth:`Installation.selects` (none when not found)."""
+    found = ctx.find("Gateway", name, namespace, GATEWAY_GROUP)
+    if len(found) != 1:
+        return {}
+    metadata = found[0].data.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return labels if isinstance(labels, dict) else {}
+
+
+def selector_matches(selector: str, labels: dict[str, Any]) -> bool:
+    """Whether *labels* satisfy a Kubernetes label selector string (apimachinery ``labels.Parse``).
+
+    Requirements are comma-separated (commas inside ``( … )`` belong to a set): ``k=v``,
+    ``k==v``, ``k!=v``, ``k in (a,b)``, ``k notin (a,b)``, ``k`` (exists), ``!k`` (absent).
+    """
+    values = {str(k): str(v) for k, v in labels.items()}
+    return all(_requirement(part.strip(), values) for part in _split_requirements(selector) if part.strip())
+
+
+def _split_requirements(selector: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(selector):
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(selector[start:i])
+            start = i + 1
+    return [*parts, selector[start:]]
+
+
+def _requirement(text: str, labels: dict[str, str]) -> bool:
+    if text.startswith("!"):
+        return text[1:].strip() not in labels
+    for op in ("!=", "==", "="):
+        key, found, value = text.partition(op)
+        if found:
+            equal = labels.get(key.strip()) == value.strip()
+            return not equal if op == "!=" else equal
+    words = text.split(None, 1)
+    if len(words) == 2 and words[1].split("(", 1)[0].strip() in ("in", "notin"):
+        op, _, rest = words[1].partition("(")
+        members = {m.strip() for m in rest.rstrip().removesuffix(")").split(",")}
+        present = labels.get(words[0]) in members
+        return present if op.strip() == "in" else not present
+    return text in labels
 
 
 def _fold(name: str) -> str:
@@ -118,6 +170,7 @@ def installations(ctx: Context) -> list[Installation]:
                 regex=bool((read or {}).get("regex")),
                 gateway_name=(read or {}).get("gateway-name"),
                 gateway_namespace=(read or {}).get("gateway-namespace"),
+                gateway_labels=(read or {}).get("gateway-label-filter"),
                 proxied=(read or {}).get("proxied"),
                 ref=ref_of(found[0]) if len(found) == 1 else None,
             )
@@ -199,7 +252,7 @@ def _from_args(args: Sequence[str]) -> dict[str, Any]:
         out["sources"] = frozenset(sources)
     out["excludes"] = _flag(args, "--exclude-domains")
     out["regex"] = any(_flag(args, f"--{f}") or f"--{f}" in args for f in REGEX_FLAGS)
-    for name in ("gateway-name", "gateway-namespace"):
+    for name in ("gateway-name", "gateway-namespace", "gateway-label-filter"):
         values = _flag(args, f"--{name}")
         if values:
             out[name] = values[-1]

@@ -343,7 +343,9 @@ def _conflicts(ctx: Context, installations: list[Installation], records: list[Ke
         for rec in records:
             if not installation.reads(rec.source) or not installation.admits(rec.hostname):
                 continue
-            if rec.gateway is not None and not installation.selects(rec.gateway[1], rec.gateway[0]):
+            if rec.gateway is not None and not installation.selects(
+                rec.gateway[1], rec.gateway[0], publication.gateway_labels(ctx, rec.gateway[1], rec.gateway[0])
+            ):
                 continue
             targets = tuple(sorted(publication.fold(t) for t in rec.targets))
             by_name.setdefault(publication.fold(rec.hostname), {}).setdefault(targets, rec.publisher)

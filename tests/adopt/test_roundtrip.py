@@ -41,6 +41,9 @@ NOT_READ = {
     "sync-waves": "`syncWaves` is not read from the generated resources' annotations",
     "routes-both-domains": "`dns.ttl`/`dns.proxied` are not read from the generated DNSEndpoints",
     "routes-ingress-tunnel": "`kind: IngressClass` gateways are not read",
+    "byhand-phycoforce-secondary": "`init` lists Gateway external-root, the apex gateway the person kept out on "
+    "purpose (the config says why); a render then records that listener's certificateRefs as krmfn's "
+    "(`krmfn.dev/certificate-refs`), a mark on it, not a change to what it serves",
     "external-dns-alone": "its one installation is in regex mode, which `init` does not list, and without "
     "`certificates` nothing else names a zone",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import by_kind, expand_yaml, messages
 from manifests import (
     CLOUDFLARE_TUNNEL,
@@ -17,6 +18,7 @@ from manifests import (
 )
 
 from krmfn.api.config import load_config
+from krmfn.concerns import publication
 from krmfn.expand import Expansion, expand
 from krmfn.krm.yamltext import load
 
@@ -189,3 +191,43 @@ def test_filters_that_do_not_admit_the_new_target_stop_it() -> None:
     assert "external.example.org" not in endpoint_text(exp)
     (error,) = [m for m in messages(exp, "error") if "tunnel's target" in m]
     assert "admit the tunnel's target external.example.org" in error
+
+
+def test_routes_on_a_gateway_outside_the_label_filter_are_no_conflict() -> None:
+    """phycoforce/home-ops: the Cloudflare installation reads only Gateways labelled `type=external`."""
+    by_label = EXTERNAL_DNS.replace("--gateway-name=envoy-external", "--gateway-label-filter=type=external")
+    user = TUNNEL_ENDPOINT.replace("cloudflare-tunnel", "by-hand").replace(
+        '"external.${SECRET_DOMAIN}"', '"echo.${SECRET_DOMAIN}"'
+    )
+    labelled = "metadata:\n  labels:\n    type: {}\n  name: "
+    external = gateway(https_listener(*PRODUCTION_SECRETS)).replace("metadata:\n  name: ", labelled.format("external"))
+    internal = gateway(
+        https_listener(*PRODUCTION_SECRETS), name="envoy-internal", target="internal.${SECRET_DOMAIN}"
+    ).replace("metadata:\n  name: ", labelled.format("internal"))
+    echo = httproute("echo", '["echo.${SECRET_DOMAIN}"]', parents="[{name: envoy-internal, namespace: network}]")
+    rest = [CLOUDFLARE_TUNNEL, TUNNEL_ENDPOINT, user, echo]
+    exp = expand_yaml(CONFIG, "---\n".join([by_label, external, internal, *rest]))
+    assert not [m for m in messages(exp, "warning") if "must have one record" in m]
+    # the same route on the Gateway the filter selects is read, and the conflict is said
+    exp = expand_yaml(
+        CONFIG, "---\n".join([by_label, external, internal, *rest]).replace("type: internal", "type: external")
+    )
+    assert [m for m in messages(exp, "warning") if "must have one record" in m]
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "matches"),
+    [
+        ("type=external", {"type": "external"}, True),
+        ("type==external", {"type": "internal"}, False),
+        ("type!=internal", {}, True),
+        ("type in (external, public),tier", {"type": "public", "tier": "1"}, True),
+        ("type in (external, public),tier", {"type": "public"}, False),
+        ("type notin (internal)", {"type": "internal"}, False),
+        ("!internal", {"internal": "yes"}, False),
+        ("!internal", {}, True),
+        ("", {"anything": "x"}, True),
+    ],
+)
+def test_label_selectors_as_kubernetes_parses_them(selector: str, labels: dict[str, str], matches: bool) -> None:
+    assert publication.selector_matches(selector, labels) is matches
