@@ -130,7 +130,7 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
     summarised = {
         (kinds, re.sub(r"^[a-z0-9-]+/", "", name)) for kinds, names in summaries for name in names.split(", ")
     }
-    reported_files = set(re.findall(r"\[info\]: patched (\S+):", printed))
+    reported_files = set(re.findall(r"\[info\]: (?:patched|wrote) (\S+):", printed))
     rendered = tree(example / "expected")
     for path, content in identity.items():
         if path == "Kptfile":
