@@ -296,21 +296,33 @@ def _write_tunnel(out: Survey, spec: dict[str, Any], tunnel: TunnelFound | None,
     out.sources["spec.tunnel.service"] = f"the rule {hostname(rules[0]) if rules else '(first)'}"
     if len(services) > 1:
         out.ask("spec.tunnel.service", f"the domains' rules send traffic to different services: {', '.join(services)}")
-    origins = []
+    origins = [
+        {k: v for k, v in rule["originRequest"].items() if k != "originServerName"}
+        if isinstance(rule.get("originRequest"), dict)
+        else {}
+        for rule in rules
+    ]
+    # What every domain's rule sets alike is the config's; a rule with more keeps it, as the user's rule.
+    common = {k: v for k, v in origins[0].items() if all(o.get(k) == v for o in origins)} if origins else {}
+    asked = "spec.tunnel.originRequest" if common else "spec.tunnel.service"  # a question needs a line to sit on
     for rule in rules:
-        origin = rule["originRequest"] if isinstance(rule.get("originRequest"), dict) else {}
-        origins.append({k: v for k, v in origin.items() if k != "originServerName"})
-        if "originServerName" not in origin:
+        if not isinstance(rule.get("originRequest"), dict) or "originServerName" not in rule["originRequest"]:
             out.ask(
-                "spec.tunnel.originRequest",
+                asked,
                 f"the rule {hostname(rule)} sets no `originServerName`; krmfn's rules set it to the domain's gateway "
                 "target, which the gateway's certificate must cover",
             )
-    if origins and origins[0]:
-        entry["originRequest"] = origins[0]
-        out.sources["spec.tunnel.originRequest"] = f"the rule {hostname(rules[0])}"
+    if common:
+        entry["originRequest"] = common
+        out.sources["spec.tunnel.originRequest"] = (
+            f"the rule {hostname(rules[0])}" if len(rules) == 1 else "what the domains' rules set alike"
+        )
     if any(o != origins[0] for o in origins):
-        out.ask("spec.tunnel.originRequest", "the domains' rules have different `originRequest` settings")
+        out.ask(
+            asked,
+            "the domains' rules have different `originRequest` settings; this is what they share, and a rule "
+            "with more is the user's rule and stays as written",
+        )
     if tunnel.config_map not in (None, "config"):
         entry["configMap"] = tunnel.config_map
     if tunnel.key != "config.yaml":

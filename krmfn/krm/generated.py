@@ -12,7 +12,9 @@ reaches the function; the ConfigMap exists only once kustomize builds the direct
 - after the expansion, :func:`split` takes those items out of the output again and says which
   files changed; :func:`write` writes them, only when the run succeeded.
 
-Nothing is read where the package path is unknown (a pipe, a plain stream, kustomize).
+``krmfn plan DIR`` (and ``diff``, ``check``, ``init``) read the package themselves and know
+its directory the same way. Nothing is read where the package path is unknown (a pipe, a
+plain stream, kustomize).
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def read(items: Sequence[Item]) -> list[Item]:
     out = []
     for item in kustomizations:
         data = _kustomization(item)
-        package = item.annotation(PACKAGE_PATH) if data is not None else None
+        package = (item.annotation(PACKAGE_PATH) or item.package) if data is not None else None
         if not package or data is None or not item.path:
             continue
         directory = os.path.dirname(item.path)

@@ -100,6 +100,8 @@ class Item:
         self.origin: Item | None = None
         #: The file it was read from, when no path annotation says so (:mod:`krmfn.krm.package`).
         self.file: str | None = None
+        #: The package directory it was read from (:mod:`krmfn.krm.package`), as kpt's package-path says.
+        self.package: str | None = None
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Item:

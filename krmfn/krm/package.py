@@ -48,6 +48,7 @@ def read(directory: str) -> Input:
             raise InputError(f"{rel} must hold resources, not a {found.wrapper_kind} (it is not a package file)")
         for item in found.items:
             item.file = rel
+            item.package = str(root.resolve())
             item.where = f"{rel} ({item.where})"
             items.append(item)
     return Input(form="resourcelist", items=items, function_config=_function_config(items))

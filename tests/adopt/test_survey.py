@@ -231,7 +231,12 @@ def test_a_configmap_tunnel_and_what_its_rules_disagree_on() -> None:
     alone = init(CONFIGMAP_TUNNEL)[1]["spec"]["tunnel"]
     assert alone["kind"] == "ConfigMap"
     assert alone["key"] == "cloudflared.yaml"
-    assert alone["originRequest"] == {"noTLSVerify": True}
+    assert "originRequest" not in alone  # the rules share no setting: each keeps its own, as the user's
+    shared = CONFIGMAP_TUNNEL.replace(
+        "        service: https://gateway.network:443\n",
+        "        service: https://gateway.network:443\n        originRequest: {noTLSVerify: true, http2Origin: true}\n",
+    )
+    assert init(shared)[1]["spec"]["tunnel"]["originRequest"] == {"noTLSVerify": True}
     text = init(CONFIGMAP_TUNNEL)[0]
     assert "# ? the domains' rules send traffic to different services" in text
     assert "sets no `originServerName`" in text

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from yamlread import load_all
 
 from krmfn.krm.results import plural
 
@@ -138,8 +139,8 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
         assert path in rendered, f"{path} disappeared"
         if content == rendered[path] or path in reported_files:
             continue
-        before = {_ident(d): d for d in yaml.safe_load_all(content) if d}
-        after = {_ident(d): d for d in yaml.safe_load_all(rendered[path]) if d}
+        before = {_ident(d): d for d in load_all(content) if d}
+        after = {_ident(d): d for d in load_all(rendered[path]) if d}
         assert before.keys() <= after.keys(), f"{path}: resources disappeared"
         changed = {key for key in before if before[key] != after[key]} | (after.keys() - before.keys())
         assert changed, f"{path} differs only in formatting, which krmfn must not change"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from krmfn.krm import generated
 from krmfn.krm.item import Item
+from krmfn.krm.package import read as read_package
 
 KUSTOMIZATION = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -50,6 +51,13 @@ def test_generator_files_become_configmaps(tmp_path: Path) -> None:
         ("renamed", "network", ["tunnel.yaml"]),
     ]
     assert made[0].data["data"]["config.yaml"] == "ingress:\n  - service: http_status:404\n"
+
+
+def test_a_package_read_from_its_directory_knows_where_its_files_are(tmp_path: Path) -> None:
+    """`krmfn plan DIR` reads the package itself: no kpt annotation, the same ConfigMaps."""
+    (package(tmp_path) / "app" / "kustomization.yaml").write_text(KUSTOMIZATION)
+    made = generated.read(read_package(str(tmp_path)).items)
+    assert [i.header.name for i in made] == ["cloudflared-configmap", "renamed"]
 
 
 def test_nothing_is_read_without_a_package_path_or_when_the_configmap_is_there(tmp_path: Path) -> None:
