@@ -18,11 +18,11 @@ from yaml.nodes import Node
 
 class Loader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         anchor = getattr(event, "anchor", None)
         if anchor is not None and not isinstance(event, AliasEvent):
             self.anchors.pop(anchor, None)  # a re-definition replaces the old one
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def load_all(text: str | bytes) -> Iterator[Any]:
