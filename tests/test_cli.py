@@ -203,7 +203,9 @@ def test_an_internal_error_names_its_type_and_place_never_its_message(
     said = err + "".join(line for line in text.splitlines() if "message" in line)
     assert SECRET not in said
     if name == "write_list":
-        assert text == given  # even the answer could not be written: the input, as it came
+        # even the unchanged answer could not be written: nothing on stdout rather than a partial
+        # document (the input's bytes are let go once decoded, for memory: see cli.run)
+        assert text == ""
     else:
         assert [i.header.name for i in read(text).items] == ["db"]  # the input's items, unchanged
 
