@@ -16,6 +16,7 @@ managed domain, a domain not served by the gateway the route uses.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,10 +139,21 @@ def strings(value: Any) -> dict[str, str]:
     return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
 
 
+#: Each item read once (several concerns read every route): an edited route is a new item.
+_READ: weakref.WeakKeyDictionary[Item, tuple[str | None, Route | None]] = weakref.WeakKeyDictionary()
+
+
 def read_routes(ctx: Context) -> list[Route]:
     """Every HTTPRoute and GRPCRoute resource of the input (only these are parsed)."""
-    routes = ctx.of_kind(ROUTE_KINDS, group=GATEWAY_GROUP)
-    return [route for item in routes if (route := _read(item, ctx.namespace_of(item))) is not None]
+    out = []
+    for item in ctx.of_kind(ROUTE_KINDS, group=GATEWAY_GROUP):
+        namespace = ctx.namespace_of(item)
+        known = _READ.get(item)
+        if known is None or known[0] != namespace:
+            known = _READ[item] = (namespace, _read(item, namespace))
+        if known[1] is not None:
+            out.append(known[1])
+    return out
 
 
 def _read(item: Item, namespace_of_route: str | None) -> Route | None:
