@@ -238,6 +238,8 @@ def _record(ctx: Context, domain: Domain, item: Item, data: dict[str, Any], orig
 def _origin(ctx: Context, item: Item, wanted: dict[str, Any]) -> str:
     """ "adopted" for an owned Certificate an earlier run adopted: outside the generated files, or
     with a name or Secret krmfn would not give it. Its fields are merged; a generated one is rewritten."""
+    if not item.header.namespace:
+        return "adopted"  # krmfn writes a namespace: one without came from the user's file (Flux fills it in)
     path = item.path
     outside = path is not None and posixpath.dirname(posixpath.normpath(path)) != ctx.generated_directory
     if outside and ctx.generated_directory is not None:

@@ -95,6 +95,26 @@ def test_the_seed_certificate_is_adopted_in_place_not_duplicated() -> None:
     assert "1 generated, 0 updated, 0 unchanged, 0 pruned, 0 patched, 1 adopted" in messages(exp)[-1]
 
 
+def test_a_namespace_less_adopted_certificate_stays_adopted_in_a_plain_stream() -> None:
+    """`--config` over a plain stream (a CI pre-render): no paths say where it lives, so its
+    missing namespace is what marks it as the user's; a second run must not prune and regenerate it."""
+    from krmfn.krm.resourcelist import read, write
+
+    # named as krmfn would name it: only the missing namespace tells it from a generated one
+    mine = (
+        "---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: example-org-production\n"
+        "spec:\n  secretName: example-org-production-tls\n  dnsNames: [example.org, '*.example.org']\n"
+        "  issuerRef: {name: letsencrypt-production, kind: ClusterIssuer}\n"
+    )
+    first = expand_yaml(SIMPLE, mine, config_path=None)
+    assert first.certificates["example.org"].origin == "adopted"
+    text = write(read(mine), first.items, [])
+    again = expand_yaml(SIMPLE, text, config_path=None)
+    assert write(read(text), again.items, []) == text
+    assert "0 pruned" in messages(again)[-1]
+    assert again.certificates["example.org"].origin == "adopted"
+
+
 def test_the_seed_certificate_with_a_namespace_is_adopted_too() -> None:
     exp = expand_yaml(CONFIG, SEED_CERTIFICATE)
     assert messages(exp, "error") == []

@@ -182,12 +182,8 @@ def _without_results(text: str) -> str:
     return re.split(r"(?m)^results:\r?$", text, maxsplit=1)[0]
 
 
-#: Layouts the oracle finds broken, outside the edge; each is a strict xfail until it is fixed.
-KNOWN: dict[tuple[str, str], str] = {
-    (name, "stream"): "adoption is not idempotent in a plain stream: the namespace-less hand-written Certificate "
-    "adopted on the first run is pruned and generated again, with a namespace, on the second (issue 11 item 4)"
-    for name in ("bjw-s-home-ops", "onedr0p-home-ops")
-}
+#: Layouts and forms the oracle finds wrong today, and why (strict: a fix must remove its entry).
+KNOWN: dict[tuple[str, str], str] = {}
 CASES = [
     pytest.param(
         pkg,
