@@ -28,7 +28,7 @@ from typing import Any, Literal
 import jsonpatch
 
 from krmfn.api.config import Config, Domain, GatewaySpec
-from krmfn.concerns import publication
+from krmfn.concerns import dnsrecords, publication
 from krmfn.concerns.certificates import dns_names, normalise_flux
 from krmfn.concerns.publication import Endpoint, Installation
 from krmfn.concerns.routes import GATEWAY_GROUP, Ingress, Route, domain_of, gateway_of
@@ -101,9 +101,10 @@ def _certificate(cert: ManagedCertificate | None) -> dict[str, Any] | None:
     spec = spec if isinstance(spec, dict) else {}
     issuer: Any = spec.get("issuerRef")
     issuer = issuer if isinstance(issuer, dict) else {}
-    ref = {k: str(issuer[k]) for k in ("kind", "name", "group") if isinstance(issuer.get(k), str)}
-    ref.setdefault("kind", "Issuer")  # cert-manager's default
-    ref.setdefault("name", "")
+    found = {k: str(issuer[k]) for k in ("kind", "name", "group") if isinstance(issuer.get(k), str)}
+    ref: dict[str, str] | None = None  # an `existingCertificate` krmfn cannot see: its issuer is unknown
+    if found or cert.origin != "existing":
+        ref = {"kind": "Issuer", "name": "", **found}  # Issuer: cert-manager's default
     return {
         "namespace": cert.namespace,
         "name": cert.name,
@@ -161,7 +162,7 @@ class _View:
         self.config = config
         items = list(expansion.items)
         self.certificates = expansion.certificates
-        self.ctx = Context(config=config, items=items, layout=Layout(items))
+        self.ctx = Context(config=config, items=items, layout=Layout(items), certificates=dict(self.certificates))
         self.prefix = config.spec.external_dns_annotation_prefix
         self.installations = publication.installations(self.ctx)
         self.endpoints = publication.endpoints(self.ctx)
@@ -250,10 +251,33 @@ class _View:
         endpoints = self.endpoints.get(publication.fold(host.name))
         if endpoints:
             return self._endpoint_record(endpoints[0])
-        for owner in host.routes:
+        # a gateway whose records are made by hand: no external-dns reads its routes' annotations
+        by_hand = bool(host.gateways) and all(
+            g.dns is not None and g.dns.published_by == "hand" for g, _ in host.gateways
+        )
+        for owner in [] if by_hand else host.routes:
             found = self._own_record(owner, host.name)
             if found is not None:
                 return found
+        for owner in host.routes:
+            found = self._by_hand(owner, host)
+            if found is not None:
+                return found
+        return None
+
+    def _by_hand(self, owner: Route | Ingress, host: _Host) -> dict[str, Any] | None:
+        """The record the user makes for the name, when its gateway says nothing publishes it (`publishedBy: hand`)."""
+        for gateway, _ in host.gateways:
+            if gateway.dns is None or gateway.dns.published_by != "hand":
+                continue
+            rec = dnsrecords.intended(self.config, owner, gateway, host.name)
+            if rec is not None:
+                return {
+                    "type": rec.record_type,
+                    "targets": list(rec.targets),
+                    "proxied": rec.proxied,
+                    "publishedBy": {"via": "manual", "resource": None, "installation": None},
+                }
         return None
 
     def _endpoint_record(self, ep: Endpoint) -> dict[str, Any]:
@@ -477,11 +501,19 @@ def render(document: dict[str, Any]) -> str:
         if cert is None:
             lines.append("  certificate  none (`spec.certificates` is not set)")
         else:
-            origin = " (adopted: a hand-written Certificate krmfn now owns)" if cert["origin"] == "adopted" else ""
+            origin = {
+                "adopted": " (adopted: a hand-written Certificate krmfn now owns)",
+                "existing": " (existing: the user's, krmfn writes none)",
+            }.get(cert["origin"], "")
             where = f"{cert['namespace']}/{cert['name']}" if cert["namespace"] else cert["name"]
             lines.append(f"  certificate  Certificate {where} -> Secret {cert['secretName']}{origin}")
             lines.append(f"  names        {', '.join(cert['dnsNames'])}")
-            lines.append(f"  issuer       {cert['issuerRef']['kind']} {cert['issuerRef']['name']}")
+            issuer = cert["issuerRef"]
+            lines.append(
+                f"  issuer       {issuer['kind']} {issuer['name']}"
+                if issuer
+                else "  issuer       unknown (not in the input)"
+            )
         width = max((len(_describe(a["resource"])) for a in d["appearsIn"]), default=0)
         for i, appears in enumerate(d["appearsIn"]):
             label = "appears in" if i == 0 else ""
@@ -526,6 +558,8 @@ def _chain(host: dict[str, Any]) -> list[str]:
 def _record_text(record: dict[str, Any]) -> str:
     by = record["publishedBy"]
     who = _describe(by["resource"]) if by.get("resource") else by["via"]
+    if by["via"] == "manual":
+        who = "the user, by hand (`publishedBy: hand`)"
     via = f" via {_describe(by['installation'])}" if by.get("installation") else ""
     proxied = " (proxied)" if record.get("proxied") else ""
     return f"{record['type']} {', '.join(record['targets'])}{proxied} from {who}{via}"

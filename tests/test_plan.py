@@ -145,7 +145,6 @@ PACKAGES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "pkg" / "Kptfile").
 NOT_PLANNED = {
     "argocd-app-of-apps": "its config names values files of local charts (`valuesFile`), which the API lacks",
     "khuedoan-homelab": "its config names a values file of a local chart (`kind: HelmValues`), which the API lacks",
-    "tpi-k3s": "its config uses `dns.publishedBy` and `defaultCertificate`, which the API lacks",
 }
 
 

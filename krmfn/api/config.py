@@ -8,6 +8,8 @@ at once, each with its field path (``spec.domains[1].name``), as a
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -45,6 +47,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+class ExistingCertificate(_Model):
+    """A cert-manager Certificate the user manages, by namespace and name, and the Secret it writes."""
+
+    name: K8sName
+    namespace: Namespace
+    secret_name: K8sName = Field(alias="secretName")
+
+
 class DomainSpec(_Model):
     """One DNS zone served by the cluster."""
 
@@ -68,6 +78,15 @@ class DomainSpec(_Model):
         None,
         description="The issuer's DNS-01 solver for this zone: an index into `spec.acme.solvers` or a provider key "
         "such as `route53`; default: the solver already listing the zone, else the primary zone's, else the only one.",
+    )
+
+    existing_certificate: ExistingCertificate | None = Field(
+        None,
+        alias="existingCertificate",
+        description="The domain's Certificate exists already, possibly where krmfn cannot see it (a Helm template): "
+        "none is generated for the domain, and its Secret counts as the domain's certificate, assumed to hold the "
+        "names `wildcard` and `extraDNSNames` describe. A Certificate of that name in the input is checked, not "
+        "changed.",
     )
 
     @field_validator("name")
@@ -180,7 +199,15 @@ class GatewayDNS(_Model):
     exposure: Literal["public", "lan"] = Field(
         "public", description="IngressClass only: exposure of hosts whose Ingress has no `krmfn.dev/exposure`."
     )
-    lan_address: str | list[str] | None = Field(
+    published_by: Literal["external-dns", "hand"] = Field(
+        "external-dns",
+        alias="publishedBy",
+        description="`hand`: no external-dns publishes this gateway's records (the user makes them, e.g. in the "
+        "Cloudflare dashboard): no DNSEndpoint is written and no route is annotated; `krmfn plan` lists each "
+        "hostname's record to make.",
+    )
+    # a tuple, not a list: gateway entries are hashed (the plan groups hostnames by gateway)
+    lan_address: str | tuple[str, ...] | None = Field(
         None,
         alias="lanAddress",
         description="IngressClass only: the IPv4 address of `lan` hosts, or a list of them (one A record with "
@@ -189,9 +216,9 @@ class GatewayDNS(_Model):
 
     @field_validator("lan_address")
     @classmethod
-    def _ipv4(cls, value: str | list[str] | None) -> str | list[str] | None:
-        addresses = [value] if isinstance(value, str) else value or []
-        if isinstance(value, list) and not value:
+    def _ipv4(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        addresses = [value] if isinstance(value, str) else list(value or [])
+        if isinstance(value, tuple) and not value:
             raise ValueError("must list at least one address")
         for address in addresses:
             if not re.match(_IPV4, address):
@@ -468,6 +495,8 @@ class Domain:
     split_horizon: bool
     #: The issuer of the domain's Certificate; None when `spec.certificates` is not set.
     issuer: str | None
+    #: The Certificate the user manages for the domain (`existingCertificate`); None: krmfn's.
+    existing_certificate: ExistingCertificate | None = None
 
     @property
     def field(self) -> str:
@@ -522,11 +551,22 @@ def load_config(data: Any) -> Config:
     return config
 
 
+@functools.cache
+def _field_names() -> tuple[str, ...]:
+    """Every field name of the API as a user writes it, for "did you mean" (`lanAddresses` → `lanAddress`)."""
+    names: set[str] = set()
+    for model in _Model.__subclasses__():
+        names.update(f.alias or name for name, f in model.model_fields.items())
+    return tuple(sorted(names))
+
+
 def _problem(err: Any) -> Problem:
     path = _path(err["loc"])
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
-        return Problem(path, "is not a field of MultiDomain; remove it or check its spelling")
+        close = difflib.get_close_matches(str(err["loc"][-1]), _field_names(), n=1, cutoff=0.85)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        return Problem(path, f"is not a field of MultiDomain; remove it or check its spelling{hint}")
     if kind == "missing":
         return Problem(path, "is required")
     if kind == "literal_error" and path in ("apiVersion", "kind"):
@@ -579,6 +619,9 @@ def _path(loc: tuple[Any, ...]) -> str:
         "values_path": "valuesPath",
         "default_certificate": "defaultCertificate",
         "write_tls": "writeTLS",
+        "existing_certificate": "existingCertificate",
+        "secret_name": "secretName",
+        "published_by": "publishedBy",
     }
     out = ""
     for part in loc:
@@ -618,6 +661,14 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
                         f"spec.domains[{i}].gateways[{j}]", f"must name a gateway in `spec.gateways`; {gw!r} is not one"
                     )
                 )
+        if d.existing_certificate is not None and d.issuer is not None:
+            problems.append(
+                Problem(
+                    f"spec.domains[{i}].issuer",
+                    f"must not be set with `existingCertificate` (krmfn writes no Certificate for {d.name!r}); "
+                    f"got {d.issuer!r}",
+                )
+            )
         if d.tunnel and spec.tunnel is None:
             problems.append(Problem(f"spec.domains[{i}].tunnel", "must not be true when `spec.tunnel` is not set"))
         if d.split_horizon and spec.split_horizon is None:
@@ -651,6 +702,7 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
     if spec.tunnel is not None and spec.tunnel.kind == "ConfigMap" and spec.tunnel.values_path is not None:
         problems.append(Problem("spec.tunnel.valuesPath", "must not be set for a ConfigMap (no chart)"))
     issuer_ref, namespace = _certificate_defaults(spec, problems)
+    problems.extend(_existing_certificate_problems(spec, namespace))
     if problems:
         return None
     primary_index = primaries[0] if primaries else 0
@@ -665,6 +717,7 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
             tunnel=d.tunnel if d.tunnel is not None else spec.tunnel is not None,
             split_horizon=d.split_horizon if d.split_horizon is not None else spec.split_horizon is not None,
             issuer=d.issuer or (issuer_ref.name if issuer_ref is not None and spec.certificates else None),
+            existing_certificate=d.existing_certificate,
         )
         for i, d in enumerate(spec.domains)
     ]
@@ -689,6 +742,46 @@ def _certificate_defaults(spec: Spec, problems: list[Problem]) -> tuple[IssuerRe
         )
         problems.append(Problem("spec.certificates.namespace", f"is required when {why}"))
     return issuer_ref, namespace
+
+
+def _existing_certificate_problems(spec: Spec, namespace: str | None) -> list[Problem]:
+    """Two domains naming one existing Certificate with different Secrets, or one that krmfn would generate."""
+    out: list[Problem] = []
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    suffix = spec.certificates.name_suffix if spec.certificates is not None else None
+    generated: dict[tuple[str, str], str] = {}
+    if namespace is not None:
+        for d in spec.domains:
+            if d.existing_certificate is None:
+                base = parse_domain(d.name).base
+                name = f"{base}-{suffix}" if suffix else base
+                generated[(namespace, name)] = d.name
+                generated[(namespace, f"{name}-tls")] = d.name
+    for i, d in enumerate(spec.domains):
+        cert = d.existing_certificate
+        if cert is None:
+            continue
+        where = f"spec.domains[{i}].existingCertificate"
+        earlier = seen.setdefault((cert.namespace, cert.name), (i, cert.secret_name))
+        if earlier[1] != cert.secret_name:
+            out.append(
+                Problem(
+                    f"{where}.secretName",
+                    f"must be {earlier[1]!r}, as spec.domains[{earlier[0]}] says Certificate "
+                    f"{cert.namespace}/{cert.name} writes; got {cert.secret_name!r}",
+                )
+            )
+        for field_name, value in (("name", cert.name), ("secretName", cert.secret_name)):
+            other = generated.get((cert.namespace, value))
+            if other is not None:
+                out.append(
+                    Problem(
+                        f"{where}.{field_name}",
+                        f"must not be {value!r}: krmfn generates a Certificate and Secret of that name in "
+                        f"{cert.namespace} for {other!r}",
+                    )
+                )
+    return out
 
 
 def _domain_name_problems(

@@ -4,7 +4,15 @@ Each Certificate covers the apex and, unless ``wildcard: false``, ``*.<domain>``
 domain's ``extraDNSNames``. ``issuerRef`` always carries ``kind`` and ``group`` on a generated
 Certificate: cert-manager 1.19 re-issued certificates whose references omitted them. Secret
 names are unique per domain, because two Certificates writing one Secret re-issue each other
-forever. Without ``spec.certificates`` nothing here runs: no Certificate is generated or changed.
+forever. Without ``spec.certificates`` no Certificate is generated or changed.
+
+**The user's own.** A domain with ``existingCertificate`` gets none: its Certificate exists,
+often where krmfn cannot see it (gilesknap/tpi-k3s-ansible renders ``wildcard-cert`` from a
+Helm template). When the input has it, it is checked (the Secret the config names, the
+domain's names) and left as it is, never adopted: the user said it is theirs. When the input
+does not, the config's word stands: its Secret is taken to hold the domain's names, which is
+what the gateways, the Ingress checks and the plan use; the solver replay skips it (its
+issuer is unknown). One an earlier run adopted is kept, owned, as it is, not pruned.
 
 **Adoption.** Real repositories already hold the Certificate of their first domain
 (cluster-template's ``${SECRET_DOMAIN/./-}-production``, often without a namespace). A
@@ -101,12 +109,17 @@ def normalise_flux(text: str) -> str:
 
 def generate(ctx: Context) -> None:
     """Each domain's Certificate: the owned one brought up to date, an existing one adopted, or a new one."""
-    if ctx.config.certificates is None:
-        return
     owned = ctx.owned_of_kind("Certificate", GROUP)
     hand_written = ctx.of_kind(["Certificate"], group=GROUP)
     claimed: set[int] = set()
     for domain in ctx.config.domains:
+        if domain.existing_certificate is not None:
+            _existing(ctx, domain, owned, hand_written, claimed)
+    if ctx.config.certificates is None:
+        return
+    for domain in ctx.config.domains:
+        if domain.existing_certificate is not None:
+            continue
         wanted = certificate(ctx.config, domain)
         if len(wanted["spec"]["dnsNames"]) > MAX_DNS_NAMES:
             ctx.report(
@@ -138,6 +151,88 @@ def generate(ctx: Context) -> None:
         )
     _check_the_rest(ctx, [c for c in hand_written if id(c) not in claimed])
     _warn_zones_behind_variables(ctx, hand_written)
+
+
+# --- the user's own --------------------------------------------------------------------
+
+
+def _existing(
+    ctx: Context, domain: Domain, owned: Sequence[Item], hand_written: Sequence[Item], claimed: set[int]
+) -> None:
+    """The domain's ``existingCertificate``: checked where the input has it, assumed where it does not; never written.
+
+    One an earlier run adopted stays owned as it is (pruning it would delete the user's
+    certificate); its fields are no longer brought in line with the config.
+    """
+    spec = domain.existing_certificate
+    assert spec is not None
+    where = f"{domain.field}.existingCertificate"
+    described = f"Certificate {spec.namespace}/{spec.name}"
+    mine = [c for c in owned if c.header.name == spec.name and matches(ctx.namespaces(c), spec.namespace)]
+    theirs = [
+        c
+        for c in hand_written
+        if c.header.name == spec.name
+        and c.annotation(OWNER_ANNOTATION) is None
+        and matches(ctx.namespaces(c), spec.namespace)
+    ]
+    found = (mine or theirs)[:1]
+    if mine:
+        ctx.generate(copy.deepcopy(mine[0].data), FILE)
+    for item in found:
+        claimed.add(id(item))
+        _check_existing(ctx, domain, item, where)
+    if found:
+        data = found[0].data
+    else:
+        data = {
+            "apiVersion": API_VERSION,
+            "kind": "Certificate",
+            "metadata": {"name": spec.name, "namespace": spec.namespace},
+            "spec": {"secretName": spec.secret_name, "dnsNames": dns_names(domain)},
+        }
+        ctx.report(
+            r.info(
+                f"{described} (`{where}`) is not in the input: MultiDomain {ctx.config.name} writes no Certificate "
+                f"for {domain.name} and takes Secret {spec.namespace}/{spec.secret_name} to hold "
+                f"{', '.join(dns_names(domain))}",
+                field=where,
+                resource=ctx.config_ref,
+            )
+        )
+    ctx.certificates[domain.name.text] = ManagedCertificate(
+        spec.namespace, spec.name, spec.secret_name, data, "existing"
+    )
+
+
+def _check_existing(ctx: Context, domain: Domain, item: Item, where: str) -> None:
+    """The input's Certificate must write the Secret the config names, and should hold the domain's names."""
+    spec = domain.existing_certificate
+    assert spec is not None
+    data = _spec(item.data)
+    secret = data.get("secretName")
+    if not isinstance(secret, str) or normalise_flux(secret) != normalise_flux(spec.secret_name):
+        ctx.report(
+            r.error(
+                f"`{where}.secretName` must be the Secret {ref_of(item).describe()} writes, {secret!r}; "
+                f"it is {spec.secret_name!r}",
+                field=f"{where}.secretName",
+                resource=ctx.config_ref,
+                file=item.path,
+            )
+        )
+    names = data.get("dnsNames")
+    have = {_dns_key(str(n)) for n in names} if isinstance(names, list) else set()
+    missing = [n for n in dns_names(domain) if _dns_key(n) not in have]
+    if missing:
+        ctx.report(
+            r.warning(
+                f"{ref_of(item).describe()}, the `existingCertificate` of {domain.name}, does not hold "
+                f"{', '.join(missing)}: hosts under them are not covered; add them to its `spec.dnsNames`",
+                resource=ref_of(item),
+                file=item.path,
+            )
+        )
 
 
 # --- matching ------------------------------------------------------------------------
@@ -270,10 +365,11 @@ def _check_the_rest(ctx: Context, others: Sequence[Item]) -> None:
                 continue  # the very name: reported for every kind by expand._check_clashes
             if same_secret or same_name:
                 what = "name" if same_name else f"Secret {cert.secret}"
+                how = "names as its `existingCertificate`" if cert.origin == "existing" else "manages"
                 ctx.report(
                     r.error(
                         f"{ref_of(item).describe()} must not share its {what} with Certificate {cert.name}, which "
-                        f"MultiDomain {ctx.config.name} manages for {domain}: two Certificates writing one Secret "
+                        f"MultiDomain {ctx.config.name} {how} for {domain}: two Certificates writing one Secret "
                         "re-issue each other forever; remove one",
                         resource=ref_of(item),
                         file=item.path,

@@ -27,6 +27,12 @@ controller. Each host of its Ingresses gets its own record by exposure: ``public
 node); wildcard hosts never get one, because a proxied wildcard makes browsers try ECH for
 LAN-only names.
 
+A gateway with ``dns.publishedBy: hand`` has no external-dns at all: the user makes its records
+in the provider's dashboard (gilesknap/tpi-k3s-ansible). Nothing is written for it, no route
+or Ingress is annotated (an earlier takeover is undone), no installation is required; one
+info per route or Ingress names the records to make, and ``krmfn plan`` lists them
+(``publishedBy.via: manual``), computed by :func:`intended` as they would be published.
+
 A route or Ingress the function took over carries ``krmfn.dev/dns-endpoint``; when it no
 longer needs a DNSEndpoint both annotations are removed again. One with a ``…/controller``
 annotation the user wrote is left to the user.
@@ -35,10 +41,11 @@ annotation the user wrote is left to the user.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn.api.config import GatewaySpec
+from krmfn.api.config import Config, Domain, GatewaySpec
 from krmfn.api.names import expand_template
 from krmfn.concerns import publication
 from krmfn.concerns.publication import Endpoint, Installation
@@ -129,7 +136,11 @@ def generate(ctx: Context) -> None:
 
 def _settings(state: _State, owner: Owner) -> _Settings | None:
     """The owner's record settings, or None when the user has turned external-dns off for it."""
-    prefix = state.prefix
+    return settings_of(state.prefix, owner)
+
+
+def settings_of(prefix: str, owner: Owner) -> _Settings | None:
+    """:func:`_settings` for an annotation *prefix*."""
     annotations = owner.annotations
     controller = annotations.get(f"{prefix}controller")
     if controller not in (None, "dns-controller") and MARK not in annotations:
@@ -162,6 +173,9 @@ def _route(state: _State, route: Route) -> None:
     gateway, gateway_item, hostnames = attachment
     assert gateway.dns is not None
     assert gateway.dns.target is not None
+    if gateway.dns.published_by == "hand":
+        _by_hand(state, route, gateway, hostnames)
+        return
     annotation = gateway_item.annotation(f"{state.prefix}target")
     current = _targets(annotation)
     records: list[Record] = []
@@ -239,6 +253,9 @@ def _ingress(state: _State, ingress: Ingress, classes: dict[str, GatewaySpec]) -
             )
         )
         return
+    if dns.published_by == "hand":
+        _by_hand(state, ingress, gateway, ingress.hosts)
+        return
     fallback = _targets(ingress.annotations.get(f"{state.prefix}target"))
     records: list[Record] = []
     for host in ingress.hosts:
@@ -266,21 +283,68 @@ def _ingress(state: _State, ingress: Ingress, classes: dict[str, GatewaySpec]) -
                     )
                 )
             continue
-        ttl = settings.ttl if settings.ttl is not None else dns.ttl
-        if exposure == "lan":
-            reason = f"{host} → {', '.join(lan)} (lan: unproxied A)"
-            records.append(Record(host, "A", tuple(lan), ttl, False, reason))
-        else:
-            assert dns.target is not None
-            want = expand_template(dns.target, domain.name)
-            proxied = settings.proxied
-            if proxied is None:
-                proxied = dns.proxied if dns.proxied is not None else True
-            reason = f"{host} → {want} (public: {'proxied ' if proxied else ''}CNAME)"
-            records.append(Record(host, "CNAME", (want,), ttl, proxied, reason))
+        records.append(_ingress_record(gateway, domain, host, exposure, settings))
     if not any(rec.reason for rec in records):
         records = []
     _apply(state, ingress, records)
+
+
+def _ingress_record(gateway: GatewaySpec, domain: Domain, host: str, exposure: str, settings: _Settings) -> Record:
+    """An Ingress host's record: ``lan`` an unproxied A to every LAN address, ``public`` a CNAME to the target."""
+    dns = gateway.dns
+    assert dns is not None
+    ttl = settings.ttl if settings.ttl is not None else dns.ttl
+    if exposure == "lan":
+        lan = dns.lan_addresses
+        return Record(host, "A", tuple(lan), ttl, False, f"{host} → {', '.join(lan)} (lan: unproxied A)")
+    assert dns.target is not None
+    want = expand_template(dns.target, domain.name)
+    proxied = settings.proxied
+    if proxied is None:
+        proxied = dns.proxied if dns.proxied is not None else True
+    return Record(
+        host, "CNAME", (want,), ttl, proxied, f"{host} → {want} (public: {'proxied ' if proxied else ''}CNAME)"
+    )
+
+
+def intended(config: Config, owner: Owner, gateway: GatewaySpec, host: str) -> Record | None:
+    """The record *host* of *owner* should have on *gateway*, whoever makes it (the plan of ``publishedBy: hand``);
+    None when it gets none (a wildcard Ingress host, a name under no domain of the gateway, external-dns off)."""
+    dns = gateway.dns
+    domain = domain_of(config, host)
+    settings = settings_of(config.spec.external_dns_annotation_prefix, owner)
+    if dns is None or settings is None or domain is None or gateway.name not in domain.gateways:
+        return None
+    if gateway.kind == "Gateway":
+        if dns.target is None:
+            return None
+        ttl = settings.ttl if settings.ttl is not None else dns.ttl
+        proxied = settings.proxied if settings.proxied is not None else dns.proxied
+        return Record(host, dns.type, (expand_template(dns.target, domain.name),), ttl, proxied)
+    exposure = owner.annotations.get(EXPOSURE) or dns.exposure
+    if (
+        host.startswith("*.")
+        or (exposure == "lan" and not dns.lan_addresses)
+        or (exposure == "public" and not dns.target)
+    ):
+        return None
+    return _ingress_record(gateway, domain, host, exposure, settings)
+
+
+def _by_hand(state: _State, owner: Owner, gateway: GatewaySpec, hostnames: Sequence[str]) -> None:
+    """No external-dns publishes *gateway*'s records: nothing is written, an earlier takeover undone, the need said."""
+    _apply(state, owner, [])
+    wanted = [rec for host in hostnames if (rec := intended(state.ctx.config, owner, gateway, host)) is not None]
+    if wanted:
+        state.ctx.report(
+            r.info(
+                f"{owner.describe()} needs records made by hand (`dns.publishedBy: hand` on {gateway.kind} "
+                f"{gateway.name!r}): "
+                + "; ".join(f"{rec.hostname} {rec.describe()}{' proxied' if rec.proxied else ''}" for rec in wanted),
+                resource=owner.ref,
+                file=owner.item.path,
+            )
+        )
 
 
 def endpoint_name(owner: Owner) -> str:

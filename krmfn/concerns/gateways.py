@@ -51,7 +51,7 @@ FILE = "reference-grants.yaml"
 
 def generate(ctx: Context) -> None:
     """Patch every configured Gateway's listeners; generate the ReferenceGrants they need."""
-    grants: dict[str, list[str]] = {}
+    grants: dict[tuple[str, str], list[str]] = {}
     gateways = [(i, g) for i, g in enumerate(ctx.config.spec.gateways) if g.kind == "Gateway" and g.namespace]
     if ctx.config.certificates is None or ctx.config.certificate_namespace is None:
         if gateways:
@@ -68,9 +68,10 @@ def generate(ctx: Context) -> None:
         secrets = _secrets(ctx, gateway, certificate_namespace)
         if not secrets:
             continue
-        if gateway.namespace is not None and certificate_namespace != gateway.namespace:
-            names = grants.setdefault(gateway.namespace, [])
-            names.extend(s.name for s in secrets if s.name not in names)
+        for secret in secrets:
+            if gateway.namespace is not None and secret.namespace != gateway.namespace:
+                names = grants.setdefault((secret.namespace, gateway.namespace), [])
+                names.extend([secret.name] if secret.name not in names else [])
         item = ctx.target("Gateway", gateway.name, gateway.namespace, f"spec.gateways[{index}]", group=GATEWAY_GROUP)
         if item is None:
             continue
@@ -82,28 +83,32 @@ def generate(ctx: Context) -> None:
         if patch.why and ctx.replace(item, patch.new, "; ".join(patch.why)):
             ctx.report_all(patch.after)
         perdomain.attach_redirects(ctx, gateway, patch)
-    for gateway_namespace, names in grants.items():
-        ctx.generate(reference_grant(ctx, gateway_namespace, names), FILE)
+    for (secret_namespace, gateway_namespace), names in grants.items():
+        ctx.generate(reference_grant(ctx, gateway_namespace, names, secret_namespace), FILE)
 
 
 def _secrets(ctx: Context, gateway: GatewaySpec, namespace: str) -> list[Secret]:
-    """The certificate Secret (generated or adopted) of every domain attached to *gateway*, primary first."""
+    """The certificate Secret (generated, adopted or existing) of every domain attached to *gateway*, primary first."""
+    certs = ctx.certificates
     return [
-        Secret(d, ctx.certificates[d.name.text].secret, namespace)
+        Secret(d, certs[d.name.text].secret, certs[d.name.text].namespace or namespace)
         for d in ctx.config.domains
-        if gateway.name in d.gateways and d.name.text in ctx.certificates
+        if gateway.name in d.gateways and d.name.text in certs
     ]
 
 
-def reference_grant(ctx: Context, gateway_namespace: str, secret_names: list[str]) -> dict[str, Any]:
-    """Lets Gateways in *gateway_namespace* use these Secrets of the certificate namespace."""
-    assert ctx.config.certificate_namespace is not None
+def reference_grant(
+    ctx: Context, gateway_namespace: str, secret_names: list[str], secret_namespace: str | None = None
+) -> dict[str, Any]:
+    """Lets Gateways in *gateway_namespace* use these Secrets of *secret_namespace* (default: the Certificates')."""
+    namespace = secret_namespace or ctx.config.certificate_namespace
+    assert namespace is not None
     return {
         "apiVersion": f"{GATEWAY_GROUP}/{ctx.config.spec.reference_grant_version}",
         "kind": "ReferenceGrant",
         "metadata": {
             "name": f"{ctx.config.name}-gateways-{gateway_namespace}",
-            "namespace": ctx.config.certificate_namespace,
+            "namespace": namespace,
         },
         "spec": {
             "from": [{"group": GATEWAY_GROUP, "kind": "Gateway", "namespace": gateway_namespace}],

@@ -119,7 +119,12 @@ def _warn(
             default = gateway.default_certificate
             is_default = default is not None and secret == f"{default.namespace}/{default.name}"
             what = f"the controller's default certificate (Secret {secret})" if is_default else f"Secret {secret}"
-            cert = f"{ctx.config.certificate_namespace}/{certificate_name(ctx.config, domain)}"
+            managed = ctx.certificates.get(domain_text)
+            cert = (
+                f"{managed.namespace}/{managed.name}"
+                if managed is not None
+                else f"{ctx.config.certificate_namespace}/{certificate_name(ctx.config, domain)}"
+            )
             ctx.report(
                 r.warning(
                     f"host {host!r} of {ref_of(item).describe()} is served {what}, which does not hold it (its "
@@ -170,10 +175,17 @@ def _write(
     marks: list[str] = []
     for domain_text, hosts in wanted.items():
         domain = by_name[domain_text]
+        assert namespace is not None
+        managed = ctx.certificates.get(domain_text)
+        existing = managed is not None and managed.origin == "existing"
+        if managed is not None and existing and managed.namespace == namespace:
+            marks.extend(_entry(entries, managed.secret, hosts))
+            continue
         secret = secret_name(ctx.config, domain)
         marks.extend(_entry(entries, secret, hosts))
-        assert namespace is not None
-        if namespace != ctx.config.certificate_namespace and (namespace, domain_text) not in copies:
+        # the user's own Certificate is elsewhere (or unseen): krmfn issues the domain's in this namespace
+        away = existing or namespace != ctx.config.certificate_namespace
+        if away and (namespace, domain_text) not in copies:
             copies.add((namespace, domain_text))
             _certificate_in(ctx, domain, namespace)
     if entries:

@@ -403,7 +403,8 @@ def check_certificates(ctx: Context, skip: AbstractSet[str] = frozenset()) -> No
     that uses an issuer of ``spec.issuers``, must get a DNS-01 solver from its issuer."""
     generated = {(g.data["kind"], g.data["metadata"]["name"]): g.data for g in ctx.generated if g.identity[0] == GROUP}
     found: dict[tuple[str, str, str | None], dict[str, Any] | None] = {}
-    certificates = [(cert.data, cert.namespace) for cert in ctx.certificates.values()]
+    # an `existingCertificate` is not krmfn's: replayed only as an input Certificate of a listed issuer
+    certificates = [(cert.data, cert.namespace) for cert in ctx.certificates.values() if cert.origin != "existing"]
     certificates += [(data, ref.namespace) for ref, data in _input_certificates(ctx)]
     for data, cert_namespace in certificates:
         issuer_ref = data["spec"].get("issuerRef")

@@ -18,7 +18,9 @@ no entry lists gets the controller's default certificate, known only when the co
 :class:`Serving` is built once per expansion, from the items as they are after the gateways
 concern patched them, and answers per hostname; the tunnel concern chooses origin server
 names with it, the plan reports ``covered`` and ``certificate.servedBy`` from it. Which
-names a Secret holds is read from the Certificates in the input and the generated ones.
+names a Secret holds is read from the Certificates in the input and the generated ones, and
+from the domains' ``existingCertificate`` (assumed to hold the domain's names when that
+Certificate is not in the input).
 """
 
 from __future__ import annotations
@@ -192,6 +194,8 @@ class Serving:
                 gateways[(entry.namespace, entry.name)] = found[0].data
         certificates = [(ctx.namespace_of(i), i.data) for i in ctx.of_kind(["Certificate"], "cert-manager.io")]
         certificates += [(None, g.data) for g in ctx.generated if g.data.get("kind") == "Certificate"]
+        # an `existingCertificate` may be where krmfn cannot see it: the config says what it holds
+        certificates += [(c.namespace, c.data) for c in ctx.certificates.values() if c.origin == "existing"]
         ingresses = [(ctx.namespace_of(i), i.data) for i in ctx.of_kind(["Ingress"], "networking.k8s.io")]
         return cls(ctx.config, gateways, certificates, ingresses)
 

@@ -143,3 +143,69 @@ def test_schema_is_closed_and_documented() -> None:
     assert domain["additionalProperties"] is False
     assert "extraDNSNames" in domain["properties"]
     assert "description" in domain["properties"]["name"]
+
+
+WILDCARD_CERT = {"name": "wildcard-cert", "namespace": "cert-manager", "secretName": "wildcard-tls"}
+
+
+def test_an_existing_certificate_is_resolved_onto_its_domain() -> None:
+    cfg = load_config(config(domains=[{"name": "example.com", "existingCertificate": WILDCARD_CERT}]))
+    existing = cfg.domains[0].existing_certificate
+    assert existing is not None
+    assert (existing.namespace, existing.name, existing.secret_name) == (
+        "cert-manager",
+        "wildcard-cert",
+        "wildcard-tls",
+    )
+
+
+def test_an_existing_certificate_needs_its_namespace_and_secret() -> None:
+    found = problems(config(domains=[{"name": "example.com", "existingCertificate": {"name": "dev"}}]))
+    assert found == {
+        "spec.domains[0].existingCertificate.namespace": "is required",
+        "spec.domains[0].existingCertificate.secretName": "is required",
+    }
+
+
+def test_existing_certificate_cross_checks() -> None:
+    found = problems(
+        config(
+            domains=[
+                {"name": "example.com", "existingCertificate": WILDCARD_CERT, "issuer": "other"},
+                {"name": "example.net", "existingCertificate": {**WILDCARD_CERT, "secretName": "net-tls"}},
+                {
+                    "name": "example.org",
+                    "existingCertificate": {**WILDCARD_CERT, "name": "example-info", "namespace": "network"},
+                },
+                {"name": "example.info"},
+            ]
+        )
+    )
+    assert found == {
+        "spec.domains[0].issuer": "must not be set with `existingCertificate` (krmfn writes no Certificate for "
+        "'example.com'); got 'other'",
+        "spec.domains[1].existingCertificate.secretName": "must be 'wildcard-tls', as spec.domains[0] says "
+        "Certificate cert-manager/wildcard-cert writes; got 'net-tls'",
+        "spec.domains[2].existingCertificate.name": "must not be 'example-info': krmfn generates a Certificate and "
+        "Secret of that name in network for 'example.info'",
+    }
+
+
+def test_a_misspelt_field_gets_a_suggestion() -> None:
+    gateway = {"name": "nginx", "kind": "IngressClass", "dns": {"exposure": "lan", "lanAddresses": ["192.168.1.2"]}}
+    found = problems(config(gateways=[gateway]))
+    assert found["spec.gateways[0].dns.lanAddresses"] == (
+        "is not a field of MultiDomain; remove it or check its spelling; did you mean `lanAddress`?"
+    )
+    assert (
+        problems(config(colour="blue"))["spec.colour"]
+        == "is not a field of MultiDomain; remove it or check its spelling"
+    )
+
+
+def test_lan_addresses_hash_so_that_gateways_can_be_grouped() -> None:
+    gateway = {"name": "nginx", "kind": "IngressClass", "dns": {"exposure": "lan", "lanAddress": ["192.168.1.2"]}}
+    cfg = load_config(config(gateways=[gateway]))
+    assert cfg.spec.gateways[0].dns is not None
+    assert cfg.spec.gateways[0].dns.lan_addresses == ["192.168.1.2"]
+    assert len({cfg.spec.gateways[0]}) == 1

@@ -178,3 +178,38 @@ def test_an_ingress_without_namespace_lands_where_its_kustomization_puts_it() ->
         "cert-manager",
         "echo",
     ]
+
+
+def test_the_default_certificate_is_known_from_an_existing_certificate_krmfn_cannot_see() -> None:
+    """tpi-k3s: `wildcard-cert` is a Helm template; `existingCertificate` says what `wildcard-tls` holds."""
+    existing = CONFIG.replace(
+        "    - name: example.com\n",
+        "    - name: example.com\n"
+        "      existingCertificate: {name: wildcard-cert, namespace: cert-manager, secretName: wildcard-tls}\n",
+    )
+    exp = expand_yaml(existing, PUBLIC + LAN + FIRST)
+    found = warnings(exp)
+    # echo.example.com is served the default certificate, which holds it: no warning
+    assert [w.split(" of ")[0] for w in found] == ["host 'echo.example.org'", "host 'echo-lan.example.org'"]
+    assert "(its certificate is Certificate cert-manager/example-org)" in found[0]
+    # unseen and not named by the config, the default certificate's names are unknown: echo.example.com is warned about
+    unknown = warnings(expand_yaml(CONFIG, PUBLIC + LAN + FIRST))
+    assert any(w.startswith("host 'echo.example.com'") for w in unknown)
+
+
+def test_write_tls_for_a_domain_with_an_existing_certificate_elsewhere_issues_one_in_the_namespace() -> None:
+    existing = WRITE.replace(
+        "    - name: example.com\n",
+        "    - name: example.com\n"
+        "      existingCertificate: {name: wildcard-cert, namespace: echo, secretName: wildcard-tls}\n",
+    )
+    exp = expand_yaml(existing, FIRST)
+    # the Ingress is in the existing Certificate's own namespace: its Secret is named, nothing is issued
+    assert ingress_data(exp, "echo")["spec"]["tls"] == [{"hosts": ["echo.example.com"], "secretName": "wildcard-tls"}]
+    assert [c["metadata"]["name"] for c in by_kind(exp, "Certificate")] == ["example-org"]
+    elsewhere = expand_yaml(existing.replace("namespace: echo, secretName", "namespace: tls, secretName"), FIRST)
+    assert ingress_data(elsewhere, "echo")["spec"]["tls"] == [
+        {"hosts": ["echo.example.com"], "secretName": "example-com-tls"}
+    ]
+    issued = [(c["metadata"]["namespace"], c["metadata"]["name"]) for c in by_kind(elsewhere, "Certificate")]
+    assert issued == [("cert-manager", "example-org"), ("echo", "example-com")]

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+from krmignore import ignored
+from krmignore import patterns as ignore_patterns
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -34,17 +36,8 @@ def kpt(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subpro
     return subprocess.run(["kpt", *args], input=stdin, capture_output=True, text=True, check=False, cwd=cwd)
 
 
-def ignore_patterns(pkg: Path) -> list[str]:
-    lines = (pkg / ".krmignore").read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-def ignored(rel: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(rel, pattern + "*") for pattern in patterns)
-
-
 def visible_files(pkg: Path) -> set[str]:
-    """Files kpt must read: YAML (and the Kptfile) outside the ignored template directories."""
+    """Files kpt must read: YAML (and the Kptfile) that `.krmignore` does not exclude."""
     patterns = ignore_patterns(pkg)
     rels = {str(p.relative_to(pkg)) for p in pkg.rglob("*") if p.is_file()}
     return {r for r in rels if (r.endswith((".yaml", ".yml")) or r == "Kptfile") and not ignored(r, patterns)}
@@ -102,13 +95,22 @@ def test_helm_templates_are_why_krmignore_exists(name: str, tmp_path: Path) -> N
     assert "MalformedYAMLError" in proc.stderr
 
 
+#: Fixtures whose `.krmignore` also lists the files that are not KRM (values, Chart.yaml, Ansible).
+RENDERS = {"tpi-k3s"}
+
+
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_kpt_render_refuses_the_tree_before_any_function(name: str, tmp_path: Path) -> None:
-    """Values files, Chart.yaml and Ansible files are not KRM: kpt stops even an identity render."""
+    """Values files, Chart.yaml and Ansible files are not KRM: kpt stops even an identity render,
+    unless `.krmignore` lists them too."""
     pkg = tmp_path / "pkg"
     shutil.copytree(EXAMPLES / name / "pkg", pkg)
     kptfile = pkg / "Kptfile"
     kptfile.write_text(kptfile.read_text().replace("exec: krmfn", "exec: cat"))
+    if name in RENDERS:
+        assert kpt("fn", "render", "--allow-exec", str(pkg), cwd=tmp_path).returncode == 0
+        kept = [line for line in (pkg / ".krmignore").read_text().splitlines() if "templates/" in line]
+        (pkg / ".krmignore").write_text("\n".join(kept) + "\n")
     proc = kpt("fn", "render", "--allow-exec", str(pkg), cwd=tmp_path)
     assert proc.returncode != 0
     assert "input resource list must contain only KRM resources" in proc.stderr
