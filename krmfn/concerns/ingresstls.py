@@ -49,6 +49,7 @@ def reconcile(ctx: Context) -> None:
         return
     serving = Serving.from_context(ctx)
     unjudged: dict[str, int] = {}
+    opaque: dict[str, int] = {}
     copies: set[tuple[str, str]] = set()
     for item in ctx.of_kind(["Ingress"], group=INGRESS_GROUP):
         found = classes.get(ingress_class(item.data) or "")
@@ -56,8 +57,9 @@ def reconcile(ctx: Context) -> None:
             continue
         index, gateway = found
         data = _undone(item)
-        wanted, left = _unserved(ctx, serving, gateway, _namespace(ctx, item), data)
+        wanted, left, unknown = _unserved(ctx, serving, gateway, _namespace(ctx, item), data)
         unjudged[gateway.name] = unjudged.get(gateway.name, 0) + left
+        opaque[gateway.name] = opaque.get(gateway.name, 0) + unknown
         if gateway.write_tls or item.annotation(MARK) is not None:
             _write(ctx, index, item, wanted=wanted if gateway.write_tls else {}, copies=copies)
         else:
@@ -69,6 +71,18 @@ def reconcile(ctx: Context) -> None:
                     f"{count} host(s) of Ingresses of IngressClass {name!r} have no `spec.tls` entry: the controller "
                     "serves them its default certificate, which `defaultCertificate` does not name, so MultiDomain "
                     "cannot say whether it holds them (they do not count as covered)",
+                    field=f"spec.gateways[{classes[name][0]}]",
+                    resource=ctx.config_ref,
+                )
+            )
+    for name, count in opaque.items():
+        if count:
+            ctx.report(
+                r.info(
+                    f"{count} host(s) of Ingresses of IngressClass {name!r} are served a Secret that no Certificate "
+                    "of the input or the config describes (made elsewhere, or by a Helm template), so MultiDomain "
+                    "cannot say whether it holds them (they do not count as covered); `existingCertificate` on the "
+                    "domain names one",
                     field=f"spec.gateways[{classes[name][0]}]",
                     resource=ctx.config_ref,
                 )
@@ -91,10 +105,11 @@ def _undone(item: Item) -> dict[str, Any]:
 
 def _unserved(
     ctx: Context, serving: Serving, gateway: GatewaySpec, namespace: str | None, data: dict[str, Any]
-) -> tuple[dict[str, list[str]], int]:
-    """Hosts under managed domains no Secret serves, by domain name; and how many are unknown."""
+) -> tuple[dict[str, list[str]], int, int]:
+    """Hosts under managed domains no Secret serves, by domain name; how many have no Secret
+    krmfn can name; how many are served a Secret whose contents krmfn cannot know."""
     out: dict[str, list[str]] = {}
-    unknown = 0
+    unknown = opaque = 0
     for host in ingress_hosts(data):
         domain = domain_of(ctx.config, host.removeprefix("*."))
         if domain is None or gateway.name not in domain.gateways:
@@ -103,8 +118,11 @@ def _unserved(
         if secret is None and not gateway.write_tls:
             unknown += 1
         elif secret is None or not serving.ingress_holds(data, namespace, secret, host):
+            if not gateway.write_tls and serving.holds(secret, host) is None:
+                opaque += 1  # not known to hold it, nor known not to: no claim either way
+                continue
             out.setdefault(domain.name.text, []).append(host)
-    return out, unknown
+    return out, unknown, opaque
 
 
 def _warn(
