@@ -118,7 +118,7 @@ def _unserved(
         if secret is None and not gateway.write_tls:
             unknown += 1
         elif secret is None or not serving.ingress_holds(data, namespace, secret, host):
-            if not gateway.write_tls and serving.holds(secret, host) is None:
+            if secret is not None and not gateway.write_tls and serving.holds(secret, host) is None:
                 opaque += 1  # not known to hold it, nor known not to: no claim either way
                 continue
             out.setdefault(domain.name.text, []).append(host)
