@@ -15,6 +15,7 @@ Items that are not named resources (kustomizations, non-Kubernetes YAML) are nev
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,22 @@ def _identity(api_version: str, kind: str, namespace: str | None, name: str) -> 
 def ref_of(item: Item) -> ResourceRef:
     h = item.header
     return ResourceRef(h.api_version, h.kind, h.name, h.namespace)
+
+
+def resource_of(item: Item) -> ResourceRef | None:
+    """The result's ``resourceRef`` for *item*; None for a document that is no resource (a Helm values file)."""
+    return ref_of(item) if item.is_resource else None
+
+
+def subject(item: Item) -> str:
+    """How a message names *item*: ``Kind namespace/name``, or the file of a document that is no resource."""
+    if item.is_resource:
+        return ref_of(item).describe()
+    return f"values file {item.path}" if item.path else item.describe()
+
+
+def normalized_path(path: str) -> str:
+    return posixpath.normpath(path.strip()).removeprefix("./")
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,7 @@ class Context:
         self._by_name: dict[tuple[str, str], list[int]] = {}
         self._by_kind: dict[str, list[int]] = {}
         self._namespaces: dict[int, Namespaces] = {}
+        self._by_path: dict[str, list[int]] | None = None
         for position, item in enumerate(self.items):
             self._position[id(item)] = position
             header = resource_header(item)
@@ -145,6 +163,45 @@ class Context:
         items = (self.items[p] for p in positions)
         return [i for i in items if group is None or i.header.group == group]
 
+    def at_path(self, path: str) -> list[Item]:
+        """Input items read from the file *path* (kpt's path annotation, or the file of ``krmfn plan DIR``)."""
+        self.lookups += 1
+        return [self.items[p] for p in self._paths().get(normalized_path(path), ())]
+
+    def paths(self) -> list[str]:
+        """Every file the input items come from, in input order."""
+        self.lookups += 1
+        return list(self._paths())
+
+    def _paths(self) -> dict[str, list[int]]:
+        # Built on first use: only values files are looked up by path, and most runs have none.
+        if self._by_path is None:
+            self._by_path = {}
+            for position, item in enumerate(self.items):
+                if item.path:
+                    self._by_path.setdefault(normalized_path(item.path), []).append(position)
+        return self._by_path
+
+    def target_file(self, path: str, field_path: str) -> Item | None:
+        """The one document of the input file *path* a patch must change, or None after reporting why not."""
+        found = self.at_path(path)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            message = f"{path} named in `{field_path}` must hold one YAML document to edit; it holds {len(found)}"
+        elif self.generator_mode:
+            self._generator_warning(f"values file {path}")
+            return None
+        else:
+            message = (
+                f"{path} named in `{field_path}` must be in the input; it is not. A Helm values file is not a "
+                "Kubernetes resource: `kpt fn render` refuses it, so there it must be kpt-ignored and krmfn never "
+                "sees it. Run krmfn on the package source instead: `kpt fn source PKG --fn-config CONFIG | krmfn | "
+                "kpt fn sink OUT` (with `set -o pipefail`), or `krmfn plan DIR`"
+            )
+        self.results.append(r.error(message, field=f"{field_path}.file", resource=self.config_ref))
+        return None
+
     def owned_of_kind(self, kind: str, group: str) -> list[Item]:
         """Resources of *kind* an earlier run generated or adopted."""
         self.lookups += 1
@@ -168,14 +225,7 @@ class Context:
             )
             return None
         if self.generator_mode:
-            if not self._skipped_warned:
-                self._skipped_warned = True
-                self.results.append(
-                    r.warning(
-                        "generator mode: the input holds only the function config, so existing resources "
-                        f"(starting with {kind} {where}) were not patched; run krmfn as a transformer to patch them"
-                    )
-                )
+            self._generator_warning(f"{kind} {where}")
             return None
         self.results.append(
             r.error(
@@ -185,6 +235,16 @@ class Context:
             )
         )
         return None
+
+    def _generator_warning(self, first: str) -> None:
+        if not self._skipped_warned:
+            self._skipped_warned = True
+            self.results.append(
+                r.warning(
+                    "generator mode: the input holds only the function config, so existing resources "
+                    f"(starting with {first}) were not patched; run krmfn as a transformer to patch them"
+                )
+            )
 
     @property
     def config_ref(self) -> ResourceRef:
@@ -205,9 +265,9 @@ class Context:
         if item.is_sops_encrypted:
             self.results.append(
                 r.error(
-                    f"{ref_of(item).describe()} is SOPS-encrypted and must not be modified, but {why}; "
+                    f"{subject(item)} is SOPS-encrypted and must not be modified, but {why}; "
                     "make the change in the decrypted file and re-encrypt it",
-                    resource=ref_of(item),
+                    resource=resource_of(item),
                     file=item.path,
                 )
             )
@@ -215,7 +275,7 @@ class Context:
         try:
             updated = item.with_data(new)
         except ItemError as exc:  # no exact edit exists: this item is refused, alone
-            self.results.append(r.error(exc.message, resource=ref_of(item), file=exc.file, file_index=exc.index))
+            self.results.append(r.error(exc.message, resource=resource_of(item), file=exc.file, file_index=exc.index))
             return False
         if updated is item:
             return False
@@ -223,7 +283,7 @@ class Context:
         del self._position[id(item)]
         self._position[id(updated)] = index
         self.patched += 1
-        self.results.append(r.info(f"patched {ref_of(item).describe()}: {why}", resource=ref_of(item), file=item.path))
+        self.results.append(r.info(f"patched {subject(item)}: {why}", resource=resource_of(item), file=item.path))
         return True
 
     def adopt(self, item: Item, new: dict[str, Any], file: str, why: str) -> bool:

@@ -30,6 +30,7 @@ import jsonpatch
 from krmfn.api.config import Config, Domain, GatewaySpec
 from krmfn.concerns import dnsrecords, publication
 from krmfn.concerns.certificates import dns_names, normalise_flux
+from krmfn.concerns.chartvalues import find_installation
 from krmfn.concerns.publication import Endpoint, Installation
 from krmfn.concerns.routes import GATEWAY_GROUP, Ingress, Route, domain_of, gateway_of
 from krmfn.concerns.serving import Serving, cert_covers
@@ -454,11 +455,10 @@ def _tunnel_rules(ctx: Context) -> list[dict[str, Any]]:
     spec = ctx.config.spec.tunnel
     if spec is None:
         return []
-    group = "helm.toolkit.fluxcd.io" if spec.kind == "HelmRelease" else ""
-    found = ctx.find(spec.kind, spec.name, spec.namespace, group)
+    found = find_installation(ctx, spec)
     if len(found) != 1:
         return []
-    node: Any = found[0].data
+    node: Any = found[0].value
     for key in config_path(spec):
         node = node.get(key) if isinstance(node, dict) else None
     try:

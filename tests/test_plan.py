@@ -144,7 +144,6 @@ PACKAGES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "pkg" / "Kptfile").
 #: Fixtures krmfn cannot plan yet, and why (strict: the day one plans, its entry must go).
 NOT_PLANNED = {
     "argocd-app-of-apps": "its config names values files of local charts (`valuesFile`), which the API lacks",
-    "khuedoan-homelab": "its config names a values file of a local chart (`kind: HelmValues`), which the API lacks",
 }
 
 

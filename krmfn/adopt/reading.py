@@ -16,9 +16,9 @@ from typing import Any
 
 from krmfn.api.names import DomainName, parse_domain
 from krmfn.concerns.certificates import normalise_flux
+from krmfn.concerns.chartvalues import GROUPS
 from krmfn.concerns.dnsrecords import MARK as RECORD_MARK
 from krmfn.concerns.externaldns import (
-    GROUPS,
     application_values,
     args_key,
     containers_of,

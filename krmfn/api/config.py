@@ -182,6 +182,24 @@ _VALUES_PATH_HELP = (
     "subchart key of a wrapper chart (e.g. `external-dns`); default: the top."
 )
 
+_VALUES_FILE_HELP = (
+    "HelmValues only: the values file of a local (wrapper) chart, as its path in the package, e.g. "
+    "`system/external-dns/values.yaml`; a values file is not a resource, so it must reach krmfn as an item "
+    "(`kpt fn source` or `krmfn plan DIR`, not `kpt fn render`)."
+)
+HELM_VALUES = "HelmValues"
+
+
+def _relative_yaml_path(value: str | None) -> str | None:
+    """A package-relative path to a YAML file, as kpt's path annotation writes it."""
+    if value is None:
+        return value
+    parts = value.split("/")
+    if value.startswith("/") or ".." in parts or not value.endswith((".yaml", ".yml")):
+        raise ValueError(f"must be a relative path to a .yaml file inside the package, without `..`; got {value!r}")
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
 _IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
 
 
@@ -270,9 +288,13 @@ class GatewaySpec(_Model):
 class ExternalDNSSpec(_Model):
     """One external-dns installation whose domain filters must let every (or its) zone through."""
 
-    kind: Literal["HelmRelease", "Deployment", "Application"]
+    kind: Literal["HelmRelease", "Deployment", "Application", "HelmValues"] = Field(
+        description="`HelmValues`: the values file of a local chart (`file`), for repositories that keep no "
+        "HelmRelease or Application in git (Argo CD wrapper charts)."
+    )
     name: K8sName
     namespace: Namespace | None = None
+    file: str | None = Field(None, description=_VALUES_FILE_HELP)
     domains: list[str] | None = Field(
         None,
         min_length=1,
@@ -291,18 +313,25 @@ class ExternalDNSSpec(_Model):
     policy: Literal["sync", "upsert-only", "create-only"] | None = Field(None, description="`policy` / `--policy=`.")
     sources: list[str] | None = Field(None, min_length=1, description="`sources` / one `--source=` each.")
     values_path: str | None = Field(
-        None, alias="valuesPath", pattern=_VALUES_PATH, description=f"HelmRelease and Application: {_VALUES_PATH_HELP}"
+        None,
+        alias="valuesPath",
+        pattern=_VALUES_PATH,
+        description=f"HelmRelease, Application and HelmValues: {_VALUES_PATH_HELP}",
     )
+
+    _file = field_validator("file")(_relative_yaml_path)
 
 
 class TunnelSpec(_Model):
     """The cloudflared configuration whose ingress rules route every tunnel domain (SPEC §7)."""
 
-    kind: Literal["HelmRelease", "ConfigMap"] = Field(
-        description="`HelmRelease`: a bjw-s app-template release; `ConfigMap`: a plain ConfigMap."
+    kind: Literal["HelmRelease", "ConfigMap", "HelmValues"] = Field(
+        description="`HelmRelease`: a bjw-s app-template release; `ConfigMap`: a plain ConfigMap; `HelmValues`: "
+        "the values file of a local chart wrapping app-template (`file`)."
     )
     name: K8sName
     namespace: Namespace | None = None
+    file: str | None = Field(None, description=_VALUES_FILE_HELP)
     service: str = Field(
         description="Where the managed rules send traffic, e.g. `https://envoy-external.network.svc.cluster.local:443`."
     )
@@ -315,7 +344,7 @@ class TunnelSpec(_Model):
         "config",
         alias="configMap",
         pattern=r"^[-._a-zA-Z0-9]+$",
-        description="HelmRelease only: the app-template entry `values.configMaps.<configMap>`.",
+        description="HelmRelease and HelmValues: the app-template entry `configMaps.<configMap>` of the values.",
     )
     key: str = Field(
         "config.yaml", pattern=r"^[-._a-zA-Z0-9]+$", description="The `data` key holding cloudflared's `config.yaml`."
@@ -341,8 +370,10 @@ class TunnelSpec(_Model):
         "the one whose endpoints point at `*.cfargotunnel.com`, else one krmfn generates when `target` is set.",
     )
     values_path: str | None = Field(
-        None, alias="valuesPath", pattern=_VALUES_PATH, description=f"HelmRelease only: {_VALUES_PATH_HELP}"
+        None, alias="valuesPath", pattern=_VALUES_PATH, description=f"HelmRelease and HelmValues: {_VALUES_PATH_HELP}"
     )
+
+    _file = field_validator("file")(_relative_yaml_path)
 
     @field_validator("service", "catch_all")
     @classmethod
@@ -699,8 +730,11 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
     for i, e in enumerate(spec.external_dns):
         if e.kind == "Deployment" and e.values_path is not None:
             problems.append(Problem(f"spec.externalDNS[{i}].valuesPath", "must not be set for a Deployment (no chart)"))
+        problems.extend(_file_problems(e.kind, e.file, f"spec.externalDNS[{i}]"))
     if spec.tunnel is not None and spec.tunnel.kind == "ConfigMap" and spec.tunnel.values_path is not None:
         problems.append(Problem("spec.tunnel.valuesPath", "must not be set for a ConfigMap (no chart)"))
+    if spec.tunnel is not None:
+        problems.extend(_file_problems(spec.tunnel.kind, spec.tunnel.file, "spec.tunnel"))
     issuer_ref, namespace = _certificate_defaults(spec, problems)
     problems.extend(_existing_certificate_problems(spec, namespace))
     if problems:
@@ -723,6 +757,15 @@ def _resolve(model: MultiDomain, problems: list[Problem]) -> Config | None:
     ]
     domains.sort(key=lambda d: (not d.primary, d.index))
     return Config(model=model, domains=tuple(domains), issuer_ref=issuer_ref, certificate_namespace=namespace)
+
+
+def _file_problems(kind: str, file: str | None, where: str) -> list[Problem]:
+    """`file` names the values file of a `HelmValues` entry, and only of one."""
+    if kind == HELM_VALUES and file is None:
+        return [Problem(f"{where}.file", "is required for HelmValues: the values file's path in the package")]
+    if kind != HELM_VALUES and file is not None:
+        return [Problem(f"{where}.file", f"must not be set for a {kind} (HelmValues only)")]
+    return []
 
 
 def _certificate_defaults(spec: Spec, problems: list[Problem]) -> tuple[IssuerRef | None, str | None]:

@@ -7,6 +7,15 @@ by nobody. ``valuesPath`` (dot-separated keys, e.g. ``external-dns``) names wher
 values are; without it, a nested ``domainFilters`` (or the key each concern edits) is an
 error that names the path to set, and a chart that is not the upstream one gets a warning.
 
+Repositories that keep no HelmRelease or Application in git (Argo CD wrapper charts made into
+Applications by an ApplicationSet, khuedoan/homelab) are configured as ``kind: HelmValues``:
+the installation *is* the values file of the local chart (``file``, its path in the package),
+found by the item's path; its values are the whole document. A values file reaches krmfn only
+as an item of ``kpt fn source`` or ``krmfn plan DIR`` (``kpt fn render`` refuses non-KRM YAML),
+and :meth:`~krmfn.context.Context.target_file` says so when it is missing.
+:func:`find_installation`, :func:`target_installation` and :func:`values_of` are the one way
+every concern finds an installation and its values, whatever its kind.
+
 The chart is found as Flux and Argo CD find it: a HelmRelease's ``spec.chart.spec.chart``
 (from a Git or bucket source: a local chart), or ``spec.chartRef`` to an OCIRepository (the
 last segment of its URL) or HelmChart in the input; an Application's ``source.chart``, or
@@ -15,15 +24,102 @@ last segment of its URL) or HelmChart in the input; an Application's ``source.ch
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from krmfn.context import Context, ref_of
+from krmfn.api.config import HELM_VALUES
+from krmfn.context import Context, resource_of, subject
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 
 _LOCAL_SOURCES = ("GitRepository", "Bucket")
+HELM_GROUP = "helm.toolkit.fluxcd.io"
+ARGO_GROUP = "argoproj.io"
+#: The API group of each kind an installation may be (a values file has none).
+GROUPS = {"HelmRelease": HELM_GROUP, "Deployment": "apps", "Application": ARGO_GROUP, "ConfigMap": ""}
+CHART_FILE = "Chart.yaml"
+
+
+class Installed(Protocol):
+    """A config entry naming an installation: ``spec.externalDNS[]``, ``spec.tunnel``."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def namespace(self) -> str | None: ...
+    @property
+    def file(self) -> str | None: ...
+
+
+def find_installation(ctx: Context, spec: Installed) -> list[Item]:
+    """The input items that can be *spec*'s installation (no result reported)."""
+    if spec.kind == HELM_VALUES:
+        return ctx.at_path(spec.file or "")
+    return ctx.find(spec.kind, spec.name, spec.namespace, GROUPS[spec.kind])
+
+
+def target_installation(ctx: Context, spec: Installed, where: str) -> Item | None:
+    """*spec*'s one installation item to patch, or None after reporting why not."""
+    if spec.kind == HELM_VALUES:
+        return ctx.target_file(spec.file or "", where)
+    return ctx.target(spec.kind, spec.name, spec.namespace, where, group=GROUPS[spec.kind])
+
+
+def values_of(data: Any, kind: str) -> tuple[dict[str, Any] | None, str]:
+    """In a HelmRelease's *data*, ``spec.values``; in a values file's, the document; and the field path
+    naming it (``""`` for a file: its keys are named from its top). None when it is not a mapping."""
+    if kind == HELM_VALUES:
+        return (data if isinstance(data, dict) else None), ""
+    values = dig(data, "spec", "values")
+    return (values if isinstance(values, dict) else None), "spec.values"
+
+
+def joined(field: str, *keys: str | None) -> str:
+    """``field.key…``, where *field* may be empty (the top of a values file)."""
+    return ".".join(part for part in (field, *keys) if part)
+
+
+def file_chart(ctx: Context, item: Item) -> Chart:
+    """The local chart a values file belongs to: its ``Chart.yaml`` name, else its directory's."""
+    chart = chart_file(ctx, item)
+    name = dig(chart.value, "name") if chart is not None else None
+    directory = posixpath.basename(posixpath.dirname(item.path or ""))
+    return Chart(name if isinstance(name, str) else directory or None, local=True)
+
+
+def chart_file(ctx: Context, item: Item) -> Item | None:
+    """The ``Chart.yaml`` beside a values file, when it is in the input."""
+    directory = posixpath.dirname(item.path or "")
+    found = ctx.at_path(posixpath.join(directory, CHART_FILE)) if directory else []
+    return found[0] if len(found) == 1 else None
+
+
+def dependencies(chart: Item) -> dict[str, str | None]:
+    """A ``Chart.yaml``'s dependencies: the key each reads its values under (``alias``, else ``name``),
+    with the dependency's chart name."""
+    deps = dig(chart.value, "dependencies")
+    out: dict[str, str | None] = {}
+    for dep in deps if isinstance(deps, list) else []:
+        name = dig(dep, "name")
+        key = dig(dep, "alias") or name
+        if isinstance(key, str):
+            out[key] = name if isinstance(name, str) else None
+    return out
+
+
+def dependency_version(ctx: Context, item: Item, values_path: str | None) -> str | None:
+    """The version of the dependency a values file's *values_path* configures (its ``Chart.yaml``)."""
+    chart = chart_file(ctx, item)
+    keys = path_of(values_path)
+    deps = dig(chart.value, "dependencies") if chart is not None and keys else None
+    for dep in deps if isinstance(deps, list) else []:
+        if (dig(dep, "alias") or dig(dep, "name")) == keys[0] and dig(dep, "version") is not None:
+            return str(dig(dep, "version"))
+    return None
 
 
 @dataclass(frozen=True)
@@ -92,17 +188,16 @@ def locate(
     node = values
     walked = field
     for part in path_of(values_path):
-        walked = f"{walked}.{part}"
+        walked = joined(walked, part)
         child = node.get(part)
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            ref = ref_of(item)
             ctx.report(
                 r.error(
-                    f"{ref.describe()}: `{walked}` must be a mapping to hold the chart's values "
+                    f"{subject(item)}: `{walked}` must be a mapping to hold the chart's values "
                     f"(`{where}.valuesPath` is {values_path!r})",
-                    resource=ref,
+                    resource=resource_of(item),
                     field=walked,
                     file=item.path,
                 )
@@ -121,13 +216,12 @@ def nested_right(
     nested = [k for k, v in values.items() if isinstance(v, dict) and key in v]
     if not nested:
         return True
-    ref = ref_of(item)
     ctx.report(
         r.error(
-            f"{ref.describe()} holds `{key}` under `{field}.{nested[0]}`, not at the top of its values: "
+            f"{subject(item)} holds `{key}` under `{joined(field, nested[0])}`, not at the top of its values: "
             f"a wrapper chart passes it to its subchart {nested[0]!r}; set `{where}.valuesPath: {nested[0]}` "
             f"so that krmfn edits it there",
-            resource=ref,
+            resource=resource_of(item),
             field=f"{where}.valuesPath",
             file=item.path,
         )
@@ -141,14 +235,13 @@ def warn_unless_upstream(
     """Values at the top suit the upstream chart only; say so when the release installs another one."""
     if values_path is not None or chart.name is None or (chart.name in upstream and not chart.local):
         return
-    ref = ref_of(item)
     ctx.report(
         r.warning(
-            f"{ref.describe()} installs {chart.describe()}, not the upstream {' or '.join(sorted(upstream))} "
+            f"{subject(item)} installs {chart.describe()}, not the upstream {' or '.join(sorted(upstream))} "
             f"chart, and `{where}.valuesPath` is not set, so krmfn writes at the top of its values; if it wraps "
             "the upstream chart as a dependency, Helm passes that chart only the values under the dependency's "
             "name: set `valuesPath` to it",
-            resource=ref,
+            resource=resource_of(item),
             field=f"{where}.valuesPath",
             file=item.path,
         )

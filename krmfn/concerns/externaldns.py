@@ -24,17 +24,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn.api.config import Domain, ExternalDNSSpec
+from krmfn.api.config import HELM_VALUES, Domain, ExternalDNSSpec
 from krmfn.api.names import parse_domain
 from krmfn.concerns import removedzones
-from krmfn.concerns.chartvalues import chart_of, dig, locate, warn_unless_upstream
-from krmfn.context import Context, ref_of
+from krmfn.concerns.chartvalues import (
+    chart_of,
+    dependency_version,
+    dig,
+    file_chart,
+    joined,
+    locate,
+    target_installation,
+    values_of,
+    warn_unless_upstream,
+)
+from krmfn.context import Context, ref_of, resource_of, subject
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.yamledit import update_text
 from krmfn.krm.yamltext import dump, load
 
-GROUPS = {"HelmRelease": "helm.toolkit.fluxcd.io", "Deployment": "apps", "Application": "argoproj.io"}
 CONTAINER = "external-dns"
 #: The names the upstream chart is published under (kubernetes-sigs, and mirrors of it).
 UPSTREAM = ("external-dns",)
@@ -78,6 +87,8 @@ class Effective:
     version: tuple[int, int] | None = None
     #: Whether this run changed the zones it filters.
     changed: bool = False
+    #: Whether it had no domain filter before this run (every zone its credentials can read).
+    unfiltered: bool = False
 
 
 #: The chart's default `sources` (charts/external-dns/values.yaml).
@@ -99,8 +110,7 @@ def reconcile(ctx: Context) -> None:
     for i, spec in enumerate(installs):
         where = f"spec.externalDNS[{i}]"
         zones = _zones(ctx, spec, ordered, where)
-        group = GROUPS[spec.kind]
-        item = None if zones is None else ctx.target(spec.kind, spec.name, spec.namespace, where, group=group)
+        item = None if zones is None else target_installation(ctx, spec, where)
         if zones is None or item is None:
             outcome.append(None)
             continue
@@ -188,8 +198,10 @@ def _is_flag(arg: str, flag: str) -> bool:
 
 
 def _not_a_mapping(ctx: Context, item: Item, path: str) -> None:
-    ref = ref_of(item)
-    ctx.report(r.error(f"{ref.describe()}: `{path}` must be a mapping", resource=ref, field=path, file=item.path))
+    what = f"`{path}`" if path else "the document"
+    ctx.report(
+        r.error(f"{subject(item)}: {what} must be a mapping", resource=resource_of(item), field=path, file=item.path)
+    )
 
 
 def _filters(values: dict[str, Any]) -> list[Any]:
@@ -213,37 +225,40 @@ def _warn_removed(
 
 
 def _why(path: str, changed: list[str]) -> str:
-    return "set " + ", ".join(f"`{path}.{key}`" for key in changed)
+    return "set " + ", ".join(f"`{joined(path, key)}`" for key in changed)
 
 
-def _patch_helmrelease(
+def _patch_chart_values(
     ctx: Context, item: Item, spec: ExternalDNSSpec, wanted: dict[str, Any], where: str
 ) -> Effective | None:
-    new = copy.deepcopy(item.data)
-    body = new.get("spec")
-    if not isinstance(body, dict):
-        _not_a_mapping(ctx, item, "spec")
+    """A HelmRelease's ``spec.values``, or a local chart's values file (``HelmValues``): one way for both."""
+    in_file = spec.kind == HELM_VALUES
+    new: Any = copy.deepcopy(item.value if in_file else item.data)
+    if not in_file:
+        body = new.get("spec")
+        if not isinstance(body, dict):
+            _not_a_mapping(ctx, item, "spec")
+            return None
+        if body.get("values") is None:
+            body["values"] = {}
+    values, field_path = values_of(new, spec.kind)
+    if values is None:
+        _not_a_mapping(ctx, item, field_path)
         return None
-    if body.get("values") is None:
-        body["values"] = {}
-    values = body["values"]
-    if not isinstance(values, dict):
-        _not_a_mapping(ctx, item, "spec.values")
-        return None
-    target = locate(
-        ctx, item, values, values_path=spec.values_path, key="domainFilters", where=where, field="spec.values"
-    )
+    target = locate(ctx, item, values, values_path=spec.values_path, key="domainFilters", where=where, field=field_path)
     if target is None:
         return None
-    chart = chart_of(ctx, item)
+    chart = file_chart(ctx, item) if in_file else chart_of(ctx, item)
     warn_unless_upstream(ctx, item, chart, UPSTREAM, values_path=spec.values_path, where=where)
     before = _filters(target)
     changed = _apply_values(target, wanted)
-    field = _joined("spec.values", spec.values_path)
+    field = joined(field_path, spec.values_path)
     if changed and ctx.replace(item, new, _why(field, changed)):
-        _warn_removed(ctx, item, before, target, field=f"{field}.domainFilters", where=where)
-    out = effective_of_values(target, _chart_version(ctx, item))
+        _warn_removed(ctx, item, before, target, field=joined(field, "domainFilters"), where=where)
+    version = dependency_version(ctx, item, spec.values_path) if in_file else _chart_version(ctx, item)
+    out = effective_of_values(target, version)
     out.changed = "domainFilters" in changed
+    out.unfiltered = not before
     return out
 
 
@@ -306,6 +321,7 @@ def _patch_application(
     revision = source.get("targetRevision") if source.get("chart") else None
     out = effective_of_values(target, revision if isinstance(revision, str) else None)
     out.changed = "domainFilters" in changed
+    out.unfiltered = not before
     return out
 
 
@@ -404,6 +420,7 @@ def _patch_deployment(
             removedzones.warn(ctx, item, gone, f"{path} --domain-filter", scope=_scope(where), keep=_keep(where))
     out = effective_of_args(updated)
     out.changed = "--domain-filter" in changed
+    out.unfiltered = not flag_values(args, "--domain-filter")[0]
     out.token = _token(container.get("env"))
     image = container.get("image")
     out.version = _version(image.rpartition(":")[2], "") if isinstance(image, str) and ":" in image else None
@@ -533,7 +550,8 @@ def _chart_version(ctx: Context, item: Item) -> str | None:
 
 
 PATCHERS: dict[str, Callable[[Context, Item, ExternalDNSSpec, dict[str, Any], str], Effective | None]] = {
-    "HelmRelease": _patch_helmrelease,
+    "HelmRelease": _patch_chart_values,
+    "HelmValues": _patch_chart_values,
     "Deployment": _patch_deployment,
     "Application": _patch_application,
 }
@@ -549,15 +567,14 @@ def _warn_regex(ctx: Context, item: Item, effective: Effective) -> None:
     (before, it was dropped unless ``--regex-domain-filter`` was set), so it is warned about
     unless the installation is known to run an older release.
     """
-    ref = ref_of(item)
     zones = ", ".join(effective.filters) or "none"
     if "regex-domain-filter" in effective.regex:
         ctx.report(
             r.warning(
-                f"{ref.describe()} sets `--regex-domain-filter`, which makes external-dns ignore `--domain-filter` and "
+                f"{subject(item)} sets `--regex-domain-filter`, which makes external-dns ignore `--domain-filter` and "
                 f"`--exclude-domains` entirely, so the zones krmfn lists ({zones}) have no effect; remove it, or make "
                 "sure its regex lets every zone through",
-                resource=ref,
+                resource=resource_of(item),
                 file=item.path,
             )
         )
@@ -566,12 +583,12 @@ def _warn_regex(ctx: Context, item: Item, effective: Effective) -> None:
     ):
         ctx.report(
             r.warning(
-                f"{ref.describe()} sets `--regex-domain-exclusion` without `--regex-domain-filter`: from external-dns "
+                f"{subject(item)} sets `--regex-domain-exclusion` without `--regex-domain-filter`: from external-dns "
                 "v0.21.0 that alone switches to regex mode, which ignores `--domain-filter` and `--exclude-domains`, "
                 f"so the zones krmfn lists ({zones}) have no effect and every name the exclusion does not match is "
                 "managed; write the exclusion as `excludeDomains`, or add a `--regex-domain-filter` that lets every "
                 "zone through",
-                resource=ref,
+                resource=resource_of(item),
                 file=item.path,
             )
         )
@@ -584,17 +601,16 @@ def _warn_txt_prefix(ctx: Context, item: Item, effective: Effective, domains: Se
     apexes = published_apexes(ctx, domains, effective.sources)
     if not apexes:
         return
-    ref = ref_of(item)
     names = ", ".join(f"{apex} ({source})" for apex, source in apexes.items())
     first = next(iter(apexes))
     ctx.report(
         r.warning(
-            f"{ref.describe()}: `txtPrefix` {prefix!r} must contain `%{{record_type}}` and end with a dot when an apex "
+            f"{subject(item)}: `txtPrefix` {prefix!r} must contain `%{{record_type}}` and end with a dot when an apex "
             f"record is published ({names}): the apex's ownership TXT record would be "
             f"{txt_name(prefix, first)!r}, outside the zone, and is silently dropped; use e.g. "
             "'k8s-%{record_type}.' (external-dns docs/registry/txt.md; changing the prefix orphans existing "
             "TXT records)",
-            resource=ref,
+            resource=resource_of(item),
             file=item.path,
         )
     )
@@ -603,18 +619,35 @@ def _warn_txt_prefix(ctx: Context, item: Item, effective: Effective, domains: Se
 def _warn_token(ctx: Context, item: Item, effective: Effective) -> None:
     """The cluster-template scopes external-dns's Cloudflare token to one zone, as cert-manager's.
 
-    Said when the zones change, the moment the token must be widened.
+    Said when the zones change, the moment the token must be widened. An installation that had
+    no filter already managed every zone its token can read: the token is not narrower than
+    before, and what changes is that it now manages the listed zones only (an info).
     """
+    if effective.changed and effective.unfiltered:
+        _note_first_filter(ctx, item, effective)
+        return
     if effective.provider != "cloudflare" or not effective.changed or len(effective.filters) < 2:
         return
-    ref = ref_of(item)
     secret = f"in Secret {effective.token}" if effective.token else "it uses"
     ctx.report(
         r.warning(
-            f"{ref.describe()}: the Cloudflare API token {secret} must be allowed to edit DNS in every zone this "
+            f"{subject(item)}: the Cloudflare API token {secret} must be allowed to edit DNS in every zone this "
             f"installation now filters ({', '.join(effective.filters)}); a token scoped to one zone, as "
             "cluster-template creates it, cannot see the others",
-            resource=ref,
+            resource=resource_of(item),
+            file=item.path,
+        )
+    )
+
+
+def _note_first_filter(ctx: Context, item: Item, effective: Effective) -> None:
+    zones = ", ".join(effective.filters)
+    ctx.report(
+        r.info(
+            f"{subject(item)} had no domain filter, so it managed every zone its credentials can read; it now "
+            f"manages {zones} only (records in other zones are left as they are and no longer updated: external-dns "
+            "reads only the zones its filter admits). Its credentials must be allowed to edit each of these zones",
+            resource=resource_of(item),
             file=item.path,
         )
     )

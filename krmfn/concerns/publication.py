@@ -26,16 +26,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from krmfn.api.config import ExternalDNSSpec
+from krmfn.api.config import HELM_VALUES, ExternalDNSSpec
 from krmfn.api.names import parse_domain
+from krmfn.concerns.chartvalues import find_installation, values_of
 from krmfn.concerns.routes import GATEWAY_GROUP
-from krmfn.context import Context, ref_of
+from krmfn.context import Context, ref_of, resource_of
 from krmfn.errors import InputError
 from krmfn.krm.item import Item
 from krmfn.krm.results import ResourceRef
 from krmfn.krm.yamltext import load
 
-GROUPS = {"HelmRelease": "helm.toolkit.fluxcd.io", "Deployment": "apps", "Application": "argoproj.io"}
 #: The external-dns chart's default `sources` (charts/external-dns/values.yaml).
 CHART_SOURCES = ("service", "ingress")
 ROUTE_SOURCES = {"HTTPRoute": "gateway-httproute", "GRPCRoute": "gateway-grpcroute"}
@@ -63,8 +63,12 @@ class Installation:
     #: ``--cloudflare-proxied``: the default of every record it writes without a provider-specific setting.
     proxied: bool | None
     ref: ResourceRef | None = None
+    #: The values file of a ``HelmValues`` installation.
+    file: str | None = None
 
     def describe(self) -> str:
+        if self.file is not None:
+            return f"values file {self.file}"
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} {where}"
 
@@ -154,7 +158,7 @@ def installations(ctx: Context) -> list[Installation]:
     ordered = sorted(ctx.config.domains, key=lambda d: d.index)
     for i, spec in enumerate(ctx.config.spec.external_dns):
         zones = _zones(spec, [d.name.text for d in ordered])
-        found = ctx.find(spec.kind, spec.name, spec.namespace, GROUPS[spec.kind])
+        found = find_installation(ctx, spec)
         read = _read(found[0], spec) if len(found) == 1 else None
         sources = frozenset(spec.sources) if spec.sources is not None else (read or {}).get("sources")
         excludes = spec.exclude_domains if spec.exclude_domains is not None else (read or {}).get("excludes", [])
@@ -172,7 +176,8 @@ def installations(ctx: Context) -> list[Installation]:
                 gateway_namespace=(read or {}).get("gateway-namespace"),
                 gateway_labels=(read or {}).get("gateway-label-filter"),
                 proxied=(read or {}).get("proxied"),
-                ref=ref_of(found[0]) if len(found) == 1 else None,
+                ref=resource_of(found[0]) if len(found) == 1 else None,
+                file=spec.file,
             )
         )
     return out
@@ -195,7 +200,7 @@ def _read(item: Item, spec: ExternalDNSSpec) -> dict[str, Any] | None:
     try:
         if spec.kind == "Deployment":
             return _from_args(_deployment_args(item.data, spec.container))
-        values = _values(item.data, spec.kind)
+        values = _values(item.value if spec.kind == HELM_VALUES else item.data, spec.kind)
     except InputError:
         return None  # the external-dns concern reports what it cannot read
     for key in (getattr(spec, "values_path", None) or "").split("."):
@@ -211,13 +216,14 @@ def _read(item: Item, spec: ExternalDNSSpec) -> dict[str, Any] | None:
     return out
 
 
-def _values(data: dict[str, Any], kind: str) -> dict[str, Any] | None:
+def _values(data: Any, kind: str) -> dict[str, Any] | None:
+    if kind == HELM_VALUES:
+        return values_of(data, kind)[0]
     spec = data.get("spec")
     if not isinstance(spec, dict):
         return None
     if kind == "HelmRelease":
-        values = spec.get("values")
-        return values if isinstance(values, dict) else {}
+        return values_of(data, kind)[0] or {}
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else spec.get("sources") or []
     helm = [s["helm"] for s in sources if isinstance(s, dict) and isinstance(s.get("helm"), dict)]
     if len(helm) != 1:

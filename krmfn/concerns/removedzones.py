@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from krmfn.context import Context, ref_of
+from krmfn.context import Context, resource_of, subject
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 
@@ -33,12 +33,11 @@ def warn(ctx: Context, item: Item, zones: Sequence[str], field: str, *, scope: s
     list them, *keep* how to keep them."""
     if not zones:
         return
-    ref = ref_of(item)
     ctx.report(
         r.warning(
-            f"{ref.describe()}: removed zone(s) {', '.join(zones)} from `{field}`, because MultiDomain "
+            f"{subject(item)}: removed zone(s) {', '.join(zones)} from `{field}`, because MultiDomain "
             f"{ctx.config.name} does not list them {scope}; {keep}",
-            resource=ref,
+            resource=resource_of(item),
             field=field,
             file=item.path,
         )

@@ -2,10 +2,12 @@
 
 cloudflared's ``config.yaml`` lives as a string in the input: a ConfigMap key, or a bjw-s
 app-template HelmRelease's ``spec.values.configMaps.<name>.data."config.yaml"`` (the
-cluster-template layout, domain-facts §4.5). The string is YAML inside YAML: it is parsed,
-its ``ingress`` list is planned by :mod:`krmfn.concerns.tunnelrules`, and the inner text is edited
-with :func:`~krmfn.krm.yamledit.update_text` so that the user's comments and rules survive; the
-outer edit then replaces only that string.
+cluster-template layout, domain-facts §4.5), or the same key of a local chart's values file
+(``HelmValues``: khuedoan/homelab's ``system/cloudflared/values.yaml``, under ``app-template``).
+The string is YAML inside YAML: it is parsed, its ``ingress`` list is planned by
+:mod:`krmfn.concerns.tunnelrules`, and the inner text is edited with
+:func:`~krmfn.krm.yamledit.update_text` so that the user's comments and rules survive; the outer
+edit then replaces only that string.
 
 Helm ``tpl`` expressions such as ``{{ .Release.Namespace }}`` and Flux variables are text to
 this module: they are compared and written back as they are.
@@ -30,20 +32,29 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from krmfn.api.config import Config, Domain, GatewaySpec, TunnelSpec
+from krmfn.api.config import HELM_VALUES, Config, Domain, GatewaySpec, TunnelSpec
 from krmfn.api.names import DomainName, expand_template, parse_domain
 from krmfn.concerns.certificates import dns_names
-from krmfn.concerns.chartvalues import chart_of, dig, nested_right, path_of, warn_unless_upstream
+from krmfn.concerns.chartvalues import (
+    chart_of,
+    file_chart,
+    nested_right,
+    path_of,
+    target_installation,
+    values_of,
+    warn_unless_upstream,
+)
 from krmfn.concerns.serving import Serving
 from krmfn.concerns.tunnelrules import ManagedDomain, hostname, nested_first, plan, stay_in_place
-from krmfn.context import Context, ref_of
+from krmfn.context import Context, resource_of, subject
 from krmfn.errors import InputError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.yamledit import same, update_text
 from krmfn.krm.yamltext import load
 
-HELM_GROUP = "helm.toolkit.fluxcd.io"
+#: The kinds whose cloudflared config sits in app-template values.
+CHARTS = ("HelmRelease", HELM_VALUES)
 #: The chart whose `configMaps` values hold cloudflared's config (bjw-s app-template).
 UPSTREAM = ("app-template",)
 #: The origin server name when the tunnel's gateway has no DNS target: the template's.
@@ -51,9 +62,10 @@ DEFAULT_TARGET = "external.{domain}"
 
 
 def config_path(spec: TunnelSpec) -> list[str]:
-    """Where cloudflared's ``config.yaml`` string is inside the resource."""
-    if spec.kind == "HelmRelease":
-        return ["spec", "values", *path_of(spec.values_path), "configMaps", spec.config_map, "data", spec.key]
+    """Where cloudflared's ``config.yaml`` string is inside the resource (or values file)."""
+    if spec.kind in CHARTS:
+        top = [] if spec.kind == HELM_VALUES else ["spec", "values"]
+        return [*top, *path_of(spec.values_path), "configMaps", spec.config_map, "data", spec.key]
     return ["data", spec.key]
 
 
@@ -166,8 +178,7 @@ def reconcile(ctx: Context) -> None:
             )
         )
     gateway, warned = _check_gateway(ctx, spec, domains)
-    group = HELM_GROUP if spec.kind == "HelmRelease" else ""
-    item = ctx.target(spec.kind, spec.name, spec.namespace, "spec.tunnel", group=group)
+    item = target_installation(ctx, spec, "spec.tunnel")
     if item is None:
         return
     names = nested_first([d.name.text for d in domains], lambda a, b: a.endswith("." + b))
@@ -294,26 +305,25 @@ def _update(
     """Patch the rules; the managed hostnames left as the user wrote them (None: not planned)."""
     path = config_path(spec)
     where = field_of(path)
-    ref = ref_of(item)
-    if spec.kind == "HelmRelease":
-        values = dig(item.data, "spec", "values")
-        if isinstance(values, dict) and not nested_right(
-            ctx, item, values, values_path=spec.values_path, key="configMaps", where="spec.tunnel", field="spec.values"
+    data = item.value if spec.kind == HELM_VALUES else item.data
+    if spec.kind in CHARTS:
+        values, field = values_of(data, spec.kind)
+        if values is not None and not nested_right(
+            ctx, item, values, values_path=spec.values_path, key="configMaps", where="spec.tunnel", field=field
         ):
             return None
-        warn_unless_upstream(
-            ctx, item, chart_of(ctx, item), UPSTREAM, values_path=spec.values_path, where="spec.tunnel"
-        )
-    node: Any = item.data
+        chart = file_chart(ctx, item) if spec.kind == HELM_VALUES else chart_of(ctx, item)
+        warn_unless_upstream(ctx, item, chart, UPSTREAM, values_path=spec.values_path, where="spec.tunnel")
+    node: Any = data
     for part in path:
         node = node.get(part) if isinstance(node, dict) else None
     if not isinstance(node, str):
         ctx.report(
             r.error(
-                f"{ref.describe()} must hold cloudflared's config as a string at `{where}`; set "
-                + ("`spec.tunnel.configMap` and " if spec.kind == "HelmRelease" else "")
+                f"{subject(item)} must hold cloudflared's config as a string at `{where}`; set "
+                + ("`spec.tunnel.configMap` and " if spec.kind in CHARTS else "")
                 + "`spec.tunnel.key` if it is elsewhere",
-                resource=ref,
+                resource=resource_of(item),
                 field=where,
                 file=item.path,
             )
@@ -325,9 +335,9 @@ def _update(
     except InputError as exc:
         ctx.report(
             r.error(
-                f"{ref.describe()}: {exc} (Helm template syntax is only supported inside values, "
+                f"{subject(item)}: {exc} (Helm template syntax is only supported inside values, "
                 "e.g. `service: https://svc.{{ .Release.Namespace }}.svc:443`)",
-                resource=ref,
+                resource=resource_of(item),
                 field=where,
                 file=item.path,
             )
@@ -340,7 +350,7 @@ def _update(
         ctx.report(
             r.error(
                 f"the cloudflared config at `{where}` must be a mapping whose `ingress` is a list of rules",
-                resource=ref,
+                resource=resource_of(item),
                 field=where,
                 file=item.path,
             )
@@ -349,13 +359,13 @@ def _update(
     defaults = inner.get("originRequest")
     result = plan(ingress or [], managed, is_owned, spec.catch_all, defaults if isinstance(defaults, dict) else None)
     for message in result.errors:
-        ctx.report(r.error(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
+        ctx.report(r.error(f"tunnel rule {message}", resource=resource_of(item), field=where, file=item.path))
     if result.errors:
         return None
     for message in result.warnings:
-        ctx.report(r.warning(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
+        ctx.report(r.warning(f"tunnel rule {message}", resource=resource_of(item), field=where, file=item.path))
     for message in result.infos:
-        ctx.report(r.info(f"tunnel rule {message}", resource=ref, field=where, file=item.path))
+        ctx.report(r.info(f"tunnel rule {message}", resource=resource_of(item), field=where, file=item.path))
     if ingress is not None and same(result.rules, ingress):
         return result.left_as_written
     what = f"the cloudflared config at `{where}`"
@@ -365,7 +375,7 @@ def _update(
         if staying and len(staying) < len(ingress):
             text = update_text(text, {**inner, "ingress": staying}, what)
     new_text = _same_ending(node, update_text(text, {**inner, "ingress": result.rules}, what))
-    new = copy.deepcopy(item.data)
+    new = copy.deepcopy(data)
     holder = new
     for part in path[:-1]:
         holder = holder[part]
