@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import jsonpatch
 
-from krmfn.api.config import Config, Domain, GatewaySpec
+from krmfn.api.config import HELM_VALUES, Config, Domain, GatewaySpec
 from krmfn.concerns import dnsrecords, publication
 from krmfn.concerns.certificates import dns_names, normalise_flux
 from krmfn.concerns.chartvalues import find_installation
@@ -89,7 +89,12 @@ def _domain_of(config: Config, hostname: str) -> Domain | None:
 
 
 def _ref(item: Item, namespace: str | None = None) -> dict[str, Any]:
-    """A resource of the output; *namespace*: where it lands, when its file does not say."""
+    """A resource of the output; *namespace*: where it lands, when its file does not say.
+
+    A document that is no resource (a local chart's values file) is ``kind: HelmValues`` named by its path.
+    """
+    if not item.is_resource and item.path:
+        return {"kind": HELM_VALUES, "namespace": None, "name": item.path, "file": item.path}
     h = item.header
     where = h.namespace or namespace
     return {"apiVersion": h.api_version, "kind": h.kind, "namespace": where, "name": h.name, "file": item.path}
@@ -417,6 +422,8 @@ def _endpoint_ref(ep: Endpoint) -> dict[str, Any]:
 def _installation_ref(installation: Installation | None) -> dict[str, Any] | None:
     if installation is None:
         return None
+    if installation.file is not None:
+        return {"kind": HELM_VALUES, "namespace": None, "name": installation.file, "file": installation.file}
     return {"kind": installation.kind, "namespace": installation.namespace, "name": installation.name}
 
 
@@ -566,6 +573,8 @@ def _record_text(record: dict[str, Any]) -> str:
 
 
 def _describe(ref: dict[str, Any]) -> str:
+    if ref["kind"] == HELM_VALUES:
+        return f"values file {ref['name']}"
     namespace = ref.get("namespace")
     return f"{ref['kind']} {namespace + '/' if namespace else ''}{ref['name']}"
 

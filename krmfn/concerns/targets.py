@@ -211,6 +211,8 @@ class Kept:
     gateway: tuple[str | None, str] | None = None
     #: An endpoint of a DNSEndpoint krmfn generates.
     generated: bool = False
+    #: For an Ingress: its class.
+    ingress_class: str | None = None
 
 
 def kept_records(ctx: Context, installations: list[Installation]) -> Iterator[Kept]:
@@ -236,8 +238,11 @@ def kept_records(ctx: Context, installations: list[Installation]) -> Iterator[Ke
     for ingress in every_ingress(ctx):
         target = ingress.annotations.get(f"{prefix}target")
         if target and ingress.annotations.get(f"{prefix}controller") in (None, "dns-controller"):
+            first = target.split(",")[0].strip()
             for host in ingress.hosts:
-                yield Kept(host, _type_of(target), (target.split(",")[0].strip(),), ingress.describe(), "ingress")
+                yield Kept(
+                    host, _type_of(first), (first,), ingress.describe(), "ingress", ingress_class=ingress.class_name
+                )
 
 
 def _target_annotation(ctx: Context, namespace: str | None, name: str, prefix: str) -> str | None:
@@ -282,7 +287,8 @@ def _unpublished(ctx: Context, records: list[Kept]) -> None:
         ctx.report(
             r.warning(
                 f"{first.hostname} CNAME {target} (in {first.publisher}){more} points at {target}, which nothing "
-                f"in the input publishes, so the name does not resolve: {_what_would_publish(ctx, target)}",
+                f"in the input publishes, so the name does not resolve: {_what_would_publish(ctx, target)}"
+                f"{_sibling(target, before)}",
                 field="spec.tunnel" if ctx.config.spec.tunnel else "spec.gateways",
                 resource=ctx.config_ref,
             )
@@ -297,17 +303,25 @@ def _pointed_at_before(ctx: Context, records: list[Kept]) -> dict[str, str]:
         for target in (item.annotation(f"{prefix}target") or "").split(","):
             if target.strip():
                 out.setdefault(publication.fold(target), f"the target annotation of {ref_of(item).describe()}")
+    primary = next(d for d in ctx.config.domains if d.primary)
     for rec in records:
         if rec.source == publication.CRD and not rec.generated:
             for target in rec.targets:
                 out.setdefault(publication.fold(target), rec.publisher)
+        elif rec.source == "ingress" and domain_of(ctx.config, publication.fold(rec.targets[0])) is primary:
+            # the primary zone is the one the repository served before its second domain: the target
+            # its Ingresses name there works today, so something outside the input publishes it
+            out.setdefault(publication.fold(rec.targets[0]), rec.publisher)
     return out
 
 
 def _under_managed_gateway_or_generated(ctx: Context, rec: Kept) -> bool:
-    """Records krmfn writes (DNSEndpoints it generates) or keeps (routes on a Gateway with `dns`)."""
+    """Records krmfn writes (DNSEndpoints it generates) or keeps (routes on a Gateway with `dns`, Ingresses of
+    a configured IngressClass)."""
     if rec.generated:
         return True
+    if rec.source == "ingress":
+        return any(g.kind == "IngressClass" and g.name == rec.ingress_class for g in ctx.config.spec.gateways)
     if rec.gateway is None:
         return False
     namespace, name = rec.gateway
@@ -317,9 +331,28 @@ def _under_managed_gateway_or_generated(ctx: Context, rec: Kept) -> bool:
     )
 
 
+def _sibling(target: str, before: dict[str, str]) -> str:
+    """The same first label in another zone, already pointed at: the name the record may point at instead."""
+    label = publication.fold(target).partition(".")[0]
+    others = [name for name in before if name.partition(".")[0] == label and name != publication.fold(target)]
+    return f"; or point the record at {others[0]}, which records of the input already use" if others else ""
+
+
 def _what_would_publish(ctx: Context, target: str) -> str:
     spec = ctx.config.spec.tunnel
     wanted = tunnel_targets(ctx) or []
+    installations = publication.installations(ctx)
+    crd = any(i.reads(publication.CRD) for i in installations) or any(i.sources is None for i in installations)
+    if spec is not None and not wanted:
+        written = (
+            ""
+            if crd
+            else ("; krmfn cannot write that record here: no installation in `spec.externalDNS` reads the `crd` source")
+        )
+        return (
+            f"publish {target} CNAME `<tunnel id>{TUNNEL_SUFFIX}` (where the tunnel's other names are made, e.g. "
+            f"Terraform or the Cloudflare dashboard){written}"
+        )
     if spec is not None and publication.fold(target) in {publication.fold(n) for n in wanted}:
         return (
             f"an endpoint `{target}` CNAME `<tunnel id>{TUNNEL_SUFFIX}` in the tunnel's DNSEndpoint, which krmfn "

@@ -22,9 +22,21 @@ attachment, checks, records and the plan treat them like route resources:
   ``hosts[].host``) and the scaffold's single ``ingress`` (``enabled``, ``className``,
   ``annotations``, ``hosts[].host``, or ``hosts`` as plain strings).
 
+- a single ``ingress`` with one ``hostname`` or ``hostName`` string (dendrite's chart).
+- argo-cd's ``server.ingress``: one host, ``server.ingress.hostname`` else ``global.domain``
+  (argo-helm ``templates/argocd-server/ingress.yaml``), read when the chart is known to be
+  ``argo-cd`` (a dependency in ``Chart.yaml``).
+
 A single ``route``/``httpRoute``/``ingress`` without ``enabled`` counts as rendered: the user
 wrote its hostnames. Values nested one level under a key (a wrapper chart passes its
 subchart the values under the subchart's name) are read the same way.
+
+Local charts (Argo CD wrapper charts, khuedoan/homelab) have no release resource in git: a
+``values.yaml`` item next to a ``Chart.yaml`` item is read as a release (both reach krmfn through
+``kpt fn source`` or ``krmfn plan DIR``). Its ``Chart.yaml`` dependencies say which top-level
+keys are a subchart's values (``alias``, else ``name``) and which chart reads them. Its release
+name and namespace are those of a ``HelmValues`` entry of the config naming the file, else
+unknown (an ApplicationSet decides them).
 
 The release is the one Helm sees: for Flux, ``spec.releaseName``, else
 ``[spec.targetNamespace-]metadata.name``, in ``spec.targetNamespace`` or the HelmRelease's
@@ -36,14 +48,17 @@ expression cannot be known here and is reported, then left out.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from krmfn.api.config import HELM_VALUES
 from krmfn.concerns import routes
+from krmfn.concerns.chartvalues import CHART_FILE, dependencies, dig
 from krmfn.concerns.routes import Ingress, Location, Route, parent_refs, strings
-from krmfn.context import Context, ref_of
+from krmfn.context import Context, resource_of, subject
 from krmfn.errors import InputError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
@@ -58,6 +73,9 @@ MAX_RELEASE_NAME = 53
 _TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 _VALUES_REF = re.compile(r"^\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)$")
 _KEYS = ("route", "httpRoute", "ingress")
+#: The file Helm reads a chart's values from by default.
+VALUES_FILE = "values.yaml"
+ARGO_CD_CHART = "argo-cd"
 
 
 @dataclass(frozen=True)
@@ -73,10 +91,18 @@ class Release:
     #: Keys from the item's top to the values (or, with *text*, to the YAML string holding them).
     keys: tuple[str | int, ...]
     text: bool = False
+    #: A local chart's dependencies: the values key each reads, with its chart name (empty: not known).
+    subcharts: tuple[tuple[str, str | None], ...] = ()
+    #: The name resources are described by when the release name is not known.
+    fallback: str = ""
 
     @property
     def label(self) -> str:
-        return ref_of(self.item).describe()
+        return subject(self.item)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.item.header.name or self.fallback
 
     def location(self, *inner: str) -> Location:
         """Where the mapping at *inner* (keys inside the values) is in the item."""
@@ -102,9 +128,12 @@ def read(ctx: Context) -> Values:
     """Routes and Ingresses from the values of every HelmRelease and Argo CD Application."""
     out = Values([], [], [])
     for release in releases(ctx):
-        for prefix, values in _charts(release.values):
+        for prefix, values in _charts(release):
             _read_routes(release, prefix, values, out)
             _read_ingresses(release, prefix, values, out)
+        for key, chart in release.subcharts:
+            if chart == ARGO_CD_CHART and isinstance(release.values.get(key), dict):
+                _read_argocd(release, (key,), release.values[key], out)
     return out
 
 
@@ -140,6 +169,33 @@ def releases(ctx: Context) -> Iterator[Release]:
     for item in ctx.of_kind(["Application"], group=ARGO_GROUP):
         if _may_hold_routes(item):
             yield from _argo_releases(item)
+    yield from _file_releases(ctx)
+
+
+def _file_releases(ctx: Context) -> Iterator[Release]:
+    """The ``values.yaml`` of each local chart in the input (a ``Chart.yaml`` beside it)."""
+    configured = {e.file: (e.name, e.namespace) for e in _values_entries(ctx)}
+    for path in ctx.paths():
+        if posixpath.basename(path) != CHART_FILE:
+            continue
+        directory = posixpath.dirname(path)
+        charts = ctx.at_path(path)
+        found = ctx.at_path(posixpath.join(directory, VALUES_FILE))
+        if len(charts) != 1 or len(found) != 1 or not _may_hold_routes(found[0]):
+            continue
+        values = found[0].value
+        if not isinstance(values, dict):
+            continue
+        name, namespace = configured.get(posixpath.join(directory, VALUES_FILE), (None, None))
+        subcharts = tuple(dependencies(charts[0]).items())
+        fallback = posixpath.basename(directory) or str(dig(charts[0].value, "name") or "")
+        yield Release(found[0], name, namespace, values, "", (), subcharts=subcharts, fallback=fallback)
+
+
+def _values_entries(ctx: Context) -> list[Any]:
+    spec = ctx.config.spec
+    entries: list[Any] = [*spec.external_dns, spec.tunnel]
+    return [e for e in entries if e is not None and e.kind == HELM_VALUES]
 
 
 def _may_hold_routes(item: Item) -> bool:
@@ -185,11 +241,19 @@ def _argo_releases(item: Item) -> Iterator[Release]:
                 yield Release(item, name, namespace, values, f"{field}.helm.values", (*keys, "helm", "values"), True)
 
 
-def _charts(values: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
-    """The chart's own values, then each subchart's (a wrapper chart's dependency reads its key)."""
+def _charts(release: Release) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """The chart's own values, then each subchart's (a wrapper chart's dependency reads its key).
+
+    A local chart's ``Chart.yaml`` names its subcharts; elsewhere any key holding a route or
+    ingress key is taken for one.
+    """
+    values = release.values
     yield (), values
+    named = {key for key, _ in release.subcharts}
     for key, child in values.items():
-        if isinstance(key, str) and key not in _KEYS and isinstance(child, dict) and any(k in child for k in _KEYS):
+        if not isinstance(key, str) or key in _KEYS or not isinstance(child, dict):
+            continue
+        if (key in named if named else True) and any(k in child for k in _KEYS):
             yield (key,), child
 
 
@@ -229,7 +293,7 @@ def _add_route(
     hostnames, fields = _hostnames(release, at, body.get("hostnames"), "hostnames", out)
     annotations = strings(((values or {}).get("global") or {}).get("annotations")) if values is not None else {}
     annotations.update(strings(body.get("annotations")))
-    route_name = name or release.item.header.name
+    route_name = name or release.display_name
     out.routes.append(
         Route(
             release.item,
@@ -249,7 +313,7 @@ def _add_route(
 
 def _template_name(release: Release, values: dict[str, Any], identifier: str, body: dict[str, Any], count: int) -> str:
     """app-template's resource name for a route (``lib/common/_determineResourceNameFromValues.tpl``)."""
-    base = release.name or release.item.header.name
+    base = release.display_name
     rename = body.get("forceRename")
     if isinstance(rename, str) and rename:
         return (resolve(rename, release) or rename).lower()
@@ -274,7 +338,8 @@ def _read_ingresses(release: Release, prefix: tuple[str, ...], values: dict[str,
     ingress = values.get("ingress")
     if not isinstance(ingress, dict):
         return
-    if "hosts" in ingress or "hostname" in ingress or ("enabled" in ingress and not _holds_entries(ingress)):
+    single = "hosts" in ingress or "hostname" in ingress or "hostName" in ingress
+    if single or ("enabled" in ingress and not _holds_entries(ingress)):
         if ingress.get("enabled", True) is not False:
             _add_ingress(release, (*prefix, "ingress"), ingress, release.name, out)
         return
@@ -290,8 +355,9 @@ def _holds_entries(ingress: dict[str, Any]) -> bool:
 
 def _add_ingress(release: Release, at: tuple[str, ...], body: dict[str, Any], name: str | None, out: Values) -> None:
     raw = body.get("hosts")
-    if not isinstance(raw, list) and isinstance(body.get("hostname"), str):
-        hosts, fields = _hostnames(release, at, [body["hostname"]], "hostname", out)
+    single = next((k for k in ("hostname", "hostName") if isinstance(body.get(k), str)), None)
+    if not isinstance(raw, list) and single is not None:
+        hosts, fields = _hostnames(release, at, [body[single]], single, out)
     else:
         entries = raw if isinstance(raw, list) else []
         # app-template and the scaffold list `{host, paths}`; other charts plain strings
@@ -304,7 +370,36 @@ def _add_ingress(release: Release, at: tuple[str, ...], body: dict[str, Any], na
     out.ingresses.append(
         Ingress(
             release.item,
-            name or release.item.header.name,
+            name or release.display_name,
+            release.namespace,
+            tuple(hosts),
+            class_name if isinstance(class_name, str) else None,
+            annotations,
+            at=release.path(*at),
+            host_fields=tuple(fields),
+            annotations_at=release.location(*at, "annotations"),
+            origin=f"{release.label} `{release.path(*at)}`",
+        )
+    )
+
+
+def _read_argocd(release: Release, prefix: tuple[str, ...], values: dict[str, Any], out: Values) -> None:
+    """argo-cd's server Ingress: its one host is ``server.ingress.hostname``, else ``global.domain``."""
+    body = dig(values, "server", "ingress")
+    if not isinstance(body, dict) or body.get("enabled") is not True:
+        return
+    at = (*prefix, "server", "ingress")
+    if isinstance(body.get("hostname"), str) and body["hostname"]:
+        key, raw, where = "hostname", body["hostname"], at
+    else:
+        key, raw, where = "domain", dig(values, "global", "domain"), (*prefix, "global")
+    hosts, fields = _hostnames(release, where, [raw] if isinstance(raw, str) else [], key, out, single=True)
+    annotations = strings(body.get("annotations"))
+    class_name = body.get("ingressClassName")
+    out.ingresses.append(
+        Ingress(
+            release.item,
+            f"{release.display_name}-server",
             release.namespace,
             tuple(hosts),
             class_name if isinstance(class_name, str) else None,
@@ -321,7 +416,14 @@ def _add_ingress(release: Release, at: tuple[str, ...], body: dict[str, Any], na
 
 
 def _hostnames(
-    release: Release, at: tuple[str, ...], raw: Any, key: str, out: Values, *, suffixes: list[str] | None = None
+    release: Release,
+    at: tuple[str, ...],
+    raw: Any,
+    key: str,
+    out: Values,
+    *,
+    suffixes: list[str] | None = None,
+    single: bool = False,
 ) -> tuple[list[str], list[str]]:
     hostnames: list[str] = []
     fields: list[str] = []
@@ -330,10 +432,11 @@ def _hostnames(
         if not isinstance(value, str):
             continue
         suffix = suffixes[i] if suffixes else ""
-        where = release.path(*at, key) + (f"[{i}]{suffix}" if key != "hostname" else "")
+        one = single or key in ("hostname", "hostName")
+        where = release.path(*at, key) + ("" if one else f"[{i}]{suffix}")
         resolved = resolve(value, release)
         if resolved is None:
-            ref = ref_of(release.item)
+            ref = resource_of(release.item)
             out.problems.append(
                 r.info(
                     f"hostname {value!r} of {release.label} cannot be evaluated here: it holds a Helm template "
@@ -378,5 +481,6 @@ def resolve(text: str, release: Release) -> str | None:
 def _join(field: str, inner: tuple[str | int, ...]) -> str:
     out = field
     for part in inner:
-        out += f"[{part}]" if isinstance(part, int) else (f'."{part}"' if "." in part else f".{part}")
+        key = f'"{part}"' if isinstance(part, str) and "." in part else part
+        out += f"[{part}]" if isinstance(part, int) else (f".{key}" if out else str(key))
     return out

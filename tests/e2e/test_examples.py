@@ -3,6 +3,11 @@
 - ``examples/<name>/pkg/`` is a kpt package: ``kpt fn render --allow-exec`` must turn it into
   exactly ``examples/<name>/expected/`` (every file, byte for byte), the printed results must
   match ``expected-results.txt``, and rendering the output again must change nothing.
+- ``examples/<name>/pipe`` marks a package ``kpt fn render`` cannot run (non-KRM YAML that krmfn
+  must edit: an Argo CD wrapper chart's values files). The file holds the function config's
+  path inside ``pkg/``; ``expected/`` is what ``kpt fn source pkg --fn-config pkg/CONFIG | krmfn |
+  kpt fn sink OUT`` writes, and ``expected-results.txt`` the results krmfn returns, one line each
+  as kpt prints them.
 - ``examples/<name>/kustomize/`` is a kustomization: ``kubectl kustomize
   --enable-alpha-plugins`` (container functions run through the docker shim) must print
   ``expected.yaml``.
@@ -56,6 +61,39 @@ def kpt_render(pkg: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+PIPE = "pipe"
+
+
+def pipe_config(example: Path) -> str | None:
+    """The function config's path inside ``pkg/`` of a pipe-form example, else None."""
+    marker = example / PIPE
+    return marker.read_text().strip() if marker.is_file() else None
+
+
+def kpt_pipe(pkg: Path, config: str, out: Path) -> tuple[int, str]:
+    """``set -o pipefail; kpt fn source PKG --fn-config CONFIG | krmfn | kpt fn sink OUT``, stage by stage
+    (the exit status is the first failing stage's), and the results krmfn returned, as kpt prints them."""
+    source = subprocess.run(
+        ["kpt", "fn", "source", str(pkg), "--fn-config", str(pkg / config)], capture_output=True, check=True
+    )
+    function = subprocess.run(["krmfn"], input=source.stdout, capture_output=True, check=False)
+    sink = subprocess.run(["kpt", "fn", "sink", str(out)], input=function.stdout, capture_output=True, check=False)
+    assert sink.returncode == 0, sink.stderr.decode()
+    results = next(load_all(function.stdout)).get("results") or []
+    return function.returncode, "".join(_result_line(res) + "\n" for res in results)
+
+
+def _result_line(result: dict[str, object]) -> str:
+    """One result the way kpt prints it: ``[severity] apiVersion/Kind/name field: message``."""
+    ref = result.get("resourceRef")
+    where = ""
+    if isinstance(ref, dict):
+        where = f" {ref['apiVersion']}/{ref['kind']}/{ref['name']}"
+        field = result.get("field")
+        where += f" {field['path']}" if isinstance(field, dict) else ""
+    return f"[{result['severity']}]{where}: {result['message']}"
+
+
 def result_lines(stderr: str) -> str:
     """kpt's printed results, without its timing and progress lines."""
     keep = [line.strip() for line in stderr.splitlines() if re.match(r"\s*\[(info|warning|error)\]", line)]
@@ -71,6 +109,10 @@ def test_kpt_example(name: str, tmp_path: Path) -> None:
     example = EXAMPLES / name
     skip_unless_expected(example)
     assert (example / "README.md").is_file(), f"examples/{name} needs a README.md"
+    config = pipe_config(example)
+    if config is not None:
+        check_pipe_example(example, config, tmp_path)
+        return
     pkg = tmp_path / "pkg"
     shutil.copytree(example / "pkg", pkg)
     proc = kpt_render(pkg, tmp_path)
@@ -96,6 +138,35 @@ def test_kpt_example(name: str, tmp_path: Path) -> None:
         assert tree(pkg) == identity, "a second render changed the package"
 
 
+def check_pipe_example(example: Path, config: str, tmp_path: Path) -> None:
+    """The pipe form: expected/ is what `kpt fn sink` writes; a second pipe over it changes nothing."""
+    out = tmp_path / "out"
+    code, results = kpt_pipe(example / "pkg", config, out)
+    expected_exit = (
+        int((example / "expected-exit-code").read_text()) if (example / "expected-exit-code").exists() else 0
+    )
+    assert code == expected_exit, results
+    if UPDATE:
+        shutil.rmtree(example / "expected", ignore_errors=True)
+        shutil.copytree(out, example / "expected")
+        (example / "expected-results.txt").write_text(results)
+    assert results == (example / "expected-results.txt").read_text()
+    assert tree(out) == tree(example / "expected"), f"the pipe's output differs from examples/{example.name}/expected"
+    if expected_exit == 0:
+        again_code, again = kpt_pipe(out, config, tmp_path / "again")
+        assert again_code == 0, again
+        assert "0 generated, 0 updated" in again, again
+        assert "0 pruned, 0 patched" in again, again
+        assert tree(tmp_path / "again") == tree(out), "a second run changed the package"
+
+
+def identity_pipe(package: Path, at: Path) -> dict[str, bytes]:
+    """*package* through `kpt fn source | kpt fn sink` alone: what kpt does to the files by itself."""
+    source = subprocess.run(["kpt", "fn", "source", str(package)], capture_output=True, check=True)
+    subprocess.run(["kpt", "fn", "sink", str(at)], input=source.stdout, capture_output=True, check=True)
+    return tree(at)
+
+
 def identity_render(package: Path, at: Path) -> dict[str, bytes]:
     """*package* rendered with `cat` as the function: what kpt does to the files by itself."""
     shutil.copytree(package, at)
@@ -118,7 +189,10 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
     skip_unless_expected(example)
     if (example / "expected-exit-code").exists():
         pytest.skip("an example that fails writes nothing")
-    identity = identity_render(example / "pkg", tmp_path / "identity")
+    if pipe_config(example) is not None:
+        identity = identity_pipe(example / "pkg", tmp_path / "identity")
+    else:
+        identity = identity_render(example / "pkg", tmp_path / "identity")
     printed = (example / "expected-results.txt").read_text()
     # "<verb> <Kind> [<namespace>/]<name>: why"; a name may hold slashes (`${VAR/./-}`), a namespace not
     reported = set(
@@ -131,7 +205,7 @@ def test_kpt_example_changes_only_what_it_reports(name: str, tmp_path: Path) -> 
     summarised = {
         (kinds, re.sub(r"^[a-z0-9-]+/", "", name)) for kinds, names in summaries for name in names.split(", ")
     }
-    reported_files = set(re.findall(r"\[info\]: (?:patched|wrote) (\S+):", printed))
+    reported_files = set(re.findall(r"\[info\]: (?:patched|wrote) (?:values file )?(\S+):", printed))
     rendered = tree(example / "expected")
     for path, content in identity.items():
         if path == "Kptfile":
@@ -211,5 +285,8 @@ def test_example_output_validates_against_the_crd_schemas(name: str) -> None:
         docs = [
             flux_substitute(f.read_text()) for f in files if f.name != "Kptfile" and not f.name.endswith(".sops.yaml")
         ]
+        if pipe_config(example) is not None:
+            # a pipe-form package holds chart files and values, which are no manifests
+            docs = [d for d in docs if all(isinstance(x, dict) and "kind" in x for x in load_all(d.encode()) if x)]
     assert docs
     assert_manifests_valid("\n---\n".join(docs))
