@@ -143,7 +143,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PACKAGES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "pkg" / "Kptfile").is_file())
 #: Fixtures krmfn cannot plan yet, and why (strict: the day one plans, its entry must go).
 NOT_PLANNED = {
-    "argocd-app-of-apps": "its config names values files of local charts (`valuesFile`), which the API lacks",
+    "argocd-app-of-apps": "its config names a gateway values file (`valuesFile`), which the API lacks",
 }
 
 
