@@ -59,7 +59,7 @@ from krmfn.concerns import routes
 from krmfn.concerns.chartvalues import CHART_FILE, dependencies, dig
 from krmfn.concerns.routes import Ingress, Location, Route, parent_refs, strings
 from krmfn.context import Context, resource_of, subject
-from krmfn.errors import InputError
+from krmfn.errors import InputError, ItemError
 from krmfn.krm import results as r
 from krmfn.krm.item import Item
 from krmfn.krm.results import Result
@@ -183,7 +183,10 @@ def _file_releases(ctx: Context) -> Iterator[Release]:
         found = ctx.at_path(posixpath.join(directory, VALUES_FILE))
         if len(charts) != 1 or len(found) != 1 or not _may_hold_routes(found[0]):
             continue
-        values = found[0].value
+        try:
+            values = found[0].value
+        except ItemError:
+            continue  # read only to find routes: a file krmfn cannot read is passed through, not an error
         if not isinstance(values, dict):
             continue
         name, namespace = configured.get(posixpath.join(directory, VALUES_FILE), (None, None))

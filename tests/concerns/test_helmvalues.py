@@ -398,3 +398,13 @@ def test_plan_of_a_directory_lists_the_values_files_hosts(tmp_path: Path) -> Non
         }
     ]
     assert "matrix.example.org" in hosts
+
+
+def test_a_values_file_krmfn_cannot_read_is_passed_through() -> None:
+    """Read only for its routes, a broken values file is no reason to stop (issue 11.1)."""
+    broken = kpt_item("apps/web/values.yaml", "app-template:\n  ingress: {}\napp-template:\n  ingress: {}\n")
+    stream = "---\n".join([chart("apps/web", "app-template"), broken])
+    assert ingresses_of(stream) == {}
+    exp = expand_yaml(ROUTES_CONFIG, stream)
+    assert messages(exp, "error") == []
+    assert [i.text for i in exp.items if i.path == "apps/web/values.yaml"] == [broken]
