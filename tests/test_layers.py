@@ -38,10 +38,14 @@ SHARED_CONCERNS: dict[str, set[str] | None] = {
     "krmfn.concerns.publication": {"krmfn.concerns.dnsrecords", "krmfn.concerns.targets"},
     # the tunnel's gateway names the tunnel's target records
     "krmfn.concerns.tunnel": {"krmfn.concerns.targets"},
+    # where an installation and its chart values are, for every kind (a values file included):
+    # for the concerns that edit them, those that read them (publication) and the routes in them
     "krmfn.concerns.chartvalues": {
         "krmfn.concerns.externaldns",
         "krmfn.concerns.tunnel",
         "krmfn.concerns.splithorizon",
+        "krmfn.concerns.publication",
+        "krmfn.concerns.valueroutes",
     },
     "krmfn.concerns.serving": None,
     "krmfn.concerns.removedzones": None,

@@ -26,6 +26,8 @@ May import: :mod:`krmfn.context`, :mod:`krmfn.errors`, :mod:`krmfn.api` and
   concern removes;
 - :mod:`~krmfn.concerns.perdomain` — ``mode: perDomain`` listeners and redirect routes, for
   :mod:`~krmfn.concerns.gateways`;
-- :mod:`~krmfn.concerns.chartvalues` — where a chart reads its values in a release (wrapper
-  charts), for the concerns that edit Helm values.
+- :mod:`~krmfn.concerns.chartvalues` — where an installation is (a values file of a local chart
+  included) and where a chart reads its values in it (wrapper charts), for the concerns that
+  edit Helm values, :mod:`~krmfn.concerns.publication` that reads them and
+  :mod:`~krmfn.concerns.valueroutes` that reads local charts' dependencies.
 """

@@ -288,7 +288,7 @@ def _unpublished(ctx: Context, records: list[Kept]) -> None:
             r.warning(
                 f"{first.hostname} CNAME {target} (in {first.publisher}){more} points at {target}, which nothing "
                 f"in the input publishes, so the name does not resolve: {_what_would_publish(ctx, target)}"
-                f"{_sibling(target, before)}",
+                f"{_sibling(target, before) if first.source == 'ingress' else ''}",
                 field="spec.tunnel" if ctx.config.spec.tunnel else "spec.gateways",
                 resource=ctx.config_ref,
             )
@@ -332,7 +332,8 @@ def _under_managed_gateway_or_generated(ctx: Context, rec: Kept) -> bool:
 
 
 def _sibling(target: str, before: dict[str, str]) -> str:
-    """The same first label in another zone, already pointed at: the name the record may point at instead."""
+    """The same first label in another zone, already pointed at: the name an Ingress's own target
+    annotation may name instead (a record krmfn writes follows the gateway's `dns.target`)."""
     label = publication.fold(target).partition(".")[0]
     others = [name for name in before if name.partition(".")[0] == label and name != publication.fold(target)]
     return f"; or point the record at {others[0]}, which records of the input already use" if others else ""

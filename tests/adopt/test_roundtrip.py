@@ -25,7 +25,11 @@ from krmfn.krm.yamltext import load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-RENDERED = sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected" / "Kptfile").is_file())
+#: Examples `kpt fn render` turns into expected/ (a pipe-form example cannot be rendered at all,
+#: and `init` does not propose `kind: HelmValues` installations yet).
+RENDERED = sorted(
+    p.name for p in EXAMPLES.iterdir() if (p / "expected" / "Kptfile").is_file() and not (p / "pipe").exists()
+)
 REAL_LAYOUTS = sorted(p.name for p in EXAMPLES.iterdir() if (p / "flux-vars.env").is_file())
 #: Real-layout fixtures krmfn cannot render yet, and why: strict, so that the day they render
 #: the test fails until this entry goes.
