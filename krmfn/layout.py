@@ -43,6 +43,7 @@ Namespaces = frozenset[str] | None
 
 KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+ARGO_GROUP = "argoproj.io"
 #: kustomize's recognised file names (konfig.RecognizedKustomizationFileNames), in its order.
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -99,6 +100,8 @@ class Layout:
     def __init__(self, items: Sequence[Item]) -> None:
         self.files: set[str] = set()
         self.kustomizations: dict[str, Kustomization] = {}
+        #: The git `path`s of the Argo CD Applications in the input (their own `source`/`sources`).
+        self.argo_paths: list[str] = []
         flux_items = []
         for item in items:
             path = item.path
@@ -112,6 +115,8 @@ class Layout:
                 self._add_kustomization(item, path)
             elif kind == (FLUX_GROUP, "Kustomization"):
                 flux_items.append(item)
+            elif kind == (ARGO_GROUP, "Application"):
+                self.argo_paths += _argo_paths(item)
         self.directories = _directories(self.files)
         self._prefix = self._repo_prefix([_flux_path(i) for i in flux_items])
         self.flux = [self._flux(item) for item in flux_items]
@@ -297,6 +302,14 @@ def _resolve(builds: set[str | None] | None, own: str | None) -> Namespaces:
     if None in found:
         return ANY
     return frozenset(n for n in found if n is not None)
+
+
+def _argo_paths(item: Item) -> list[str]:
+    spec = _mapping(_data(item).get("spec"))
+    listed = spec.get("sources")
+    sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
+    paths = (_mapping(source).get("path") for source in sources)
+    return [_normal(p).strip("/") for p in paths if isinstance(p, str)]
 
 
 def _flux_path(item: Item) -> list[str]:

@@ -126,13 +126,34 @@ def _unapplied(layout: Layout, directory: str, files: Sequence[str]) -> list[Res
             break
         walked = posixpath.dirname(walked)
     if not layout.has_builds:
-        return []  # a plain package: whatever applies it applies every file
+        return _unapplied_by_argo(layout, config_directory, names)
     return [
         r.warning(
             f"nothing applies the generated {names}: no kustomization.yaml in {config_directory or 'the package root'} "
             "or above it, and no Flux Kustomization's path, reaches them; put the MultiDomain in a directory whose "
             f"kustomization.yaml is applied (krmfn then lists its files there), or create {config_directory}/"
             "kustomization.yaml",
+        )
+    ]
+
+
+def _unapplied_by_argo(layout: Layout, config_directory: str, names: str) -> list[Result]:
+    """Argo CD applies what an Application's `path` names: none reaching the directory means nothing does.
+
+    Without Applications in the input this is a plain package, which whatever applies it applies whole.
+    """
+    if not layout.argo_paths:
+        return []
+    reaching = [p for p in layout.argo_paths if not p or config_directory == p or config_directory.startswith(p + "/")]
+    if reaching:
+        return []
+    paths = ", ".join(sorted(set(layout.argo_paths)))
+    return [
+        r.warning(
+            f"nothing applies the generated {names}: no Argo CD Application in the input has a source `path` that "
+            f"reaches {config_directory or 'the package root'} (theirs: {paths}; Applications that Helm templates "
+            "render are not seen); add an Application for that directory, or copy the resources where a chart that "
+            "is applied renders them",
         )
     ]
 

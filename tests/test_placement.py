@@ -95,6 +95,26 @@ def test_a_plain_package_is_not_warned_about() -> None:
     assert not [w for w in messages(exp, "warning") if w.startswith("nothing applies")]
 
 
+def application(path: str) -> str:
+    return (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: root, namespace: argocd}\n"
+        f"spec:\n  source: {{repoURL: 'https://git.example.com/r.git', path: {path}}}\n"
+        "  destination: {server: 'https://kubernetes.default.svc'}\n"
+    )
+
+
+def test_argo_cd_applications_that_do_not_reach_the_directory_are_warned_about() -> None:
+    """Thakurvaibhav/k8s: the Applications point at charts; nothing applies the MultiDomain's directory."""
+    base = {"clusters/multidomain.yaml": FILES[MULTIDOMAIN], "envoy.yaml": FILES[f"{APP}/envoy.yaml"]}
+    elsewhere = run({**base, "bootstrap/dev.yaml": application("charts/app-of-apps")}, "clusters/multidomain.yaml")
+    (warning,) = [w for w in messages(elsewhere, "warning") if w.startswith("nothing applies")]
+    assert "no Argo CD Application in the input has a source `path` that reaches clusters" in warning
+    assert "(theirs: charts/app-of-apps;" in warning
+    for path in ("clusters", "./clusters/", "."):
+        reaching = run({**base, "bootstrap/dev.yaml": application(path)}, "clusters/multidomain.yaml")
+        assert not [w for w in messages(reaching, "warning") if w.startswith("nothing applies")], path
+
+
 def test_a_target_namespace_that_moves_a_generated_certificate_is_warned_about() -> None:
     files = dict(FILES)
     files[MULTIDOMAIN] = files[MULTIDOMAIN].replace(

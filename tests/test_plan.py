@@ -142,9 +142,7 @@ def test_plan_lists_every_hostname_with_its_record_and_certificate() -> None:
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PACKAGES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "pkg" / "Kptfile").is_file())
 #: Fixtures krmfn cannot plan yet, and why (strict: the day one plans, its entry must go).
-NOT_PLANNED = {
-    "argocd-app-of-apps": "its config names a gateway values file (`valuesFile`), which the API lacks",
-}
+NOT_PLANNED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", PACKAGES)
