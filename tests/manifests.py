@@ -369,3 +369,23 @@ HTTP_ROUTE = """\
         - name: envoy-external
           namespace: network
 """
+
+
+# --- local wrapper charts (values files) ----------------------------------------------------
+
+
+def kpt_item(path: str, text: str) -> str:
+    """*text* as `kpt fn source` hands a file over: a path annotation block appended."""
+    return (
+        text.rstrip("\n")
+        + f"\nmetadata:\n  annotations:\n    config.kubernetes.io/path: '{path}'\n"
+        + f"    internal.config.kubernetes.io/path: '{path}'\n"
+    )
+
+
+def wrapper_chart(directory: str, dependency: str, *, alias: str | None = None) -> str:
+    """The ``Chart.yaml`` of a local chart named after *directory*'s last part that wraps *dependency*."""
+    name = directory.rstrip("/").rpartition("/")[2]
+    dep = f"  - name: {dependency}\n    version: 1.0.0\n    repository: https://charts.example.net\n"
+    dep += f"    alias: {alias}\n" if alias else ""
+    return kpt_item(f"{directory}/Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: 0.0.0\ndependencies:\n{dep}")

@@ -9,11 +9,14 @@ read without guessing is recorded on the :class:`Survey` as a question or a note
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from krmfn.adopt.valuesfiles import chart_values
+from krmfn.api.config import HELM_VALUES
 from krmfn.api.names import DomainName, parse_domain
 from krmfn.concerns.certificates import normalise_flux
 from krmfn.concerns.chartvalues import GROUPS
@@ -33,7 +36,7 @@ from krmfn.concerns.issuers import listed_zones, zone_key, zone_solver
 from krmfn.concerns.routes import GATEWAY_GROUP
 from krmfn.concerns.serving import secret_key
 from krmfn.concerns.splithorizon import zones_of
-from krmfn.concerns.tunnel import cloudflared_configs
+from krmfn.concerns.tunnel import chart_configs, cloudflared_configs
 from krmfn.concerns.tunnelrules import hostname
 from krmfn.errors import KrmfnError
 from krmfn.krm.item import Header, Item
@@ -46,6 +49,11 @@ CERT_SETTINGS = ("duration", "renewBefore", "privateKey", "usages", "secretTempl
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 #: Where a resource lands when nothing else says: its own ``metadata.namespace``.
 NamespaceOf = Callable[[Item, Header], str | None]
+
+
+def _normalized(path: str) -> str:
+    """A path as kpt's path annotation and ``krmfn.context`` spell it."""
+    return posixpath.normpath(path.strip()).removeprefix("./")
 
 
 def own_namespace(item: Item, header: Header) -> str | None:
@@ -84,6 +92,8 @@ class Resource:
 
     def describe(self) -> str:
         h = self.header
+        if h.kind == HELM_VALUES:
+            return f"values file {self.item.path}"
         where = f"{self.namespace}/{h.name}" if self.namespace else h.name
         file = f" ({self.item.path})" if self.item.path and not self.namespace else ""
         return f"{h.kind} {where}{file}"
@@ -115,6 +125,8 @@ class Install:
     gateways: set[str] | None
     reads_gateways: bool
     provider: str
+    #: A values file's subchart key, and where it was read.
+    values_path: tuple[str, str] | None = None
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -136,7 +148,11 @@ class Reader:
 
     def __init__(self, items: Sequence[Item], namespace_of: NamespaceOf) -> None:
         self.resources: list[Resource] = []
+        self.items = list(items)
+        self._by_path: dict[str, list[Item]] = {}
         for item in items:
+            if item.path:
+                self._by_path.setdefault(_normalized(item.path), []).append(item)
             try:
                 header = item.header
                 if not isinstance(item.data, dict):  # pragma: no cover - header implies a mapping
@@ -148,6 +164,9 @@ class Reader:
             self.resources.append(Resource(item, header, namespace_of(item, header)))
         self.zones: dict[str, Zone] = {}
         self.out = Survey(config={})
+
+    def at_path(self, path: str) -> list[Item]:
+        return self._by_path.get(_normalized(path), [])
 
     def of_kind(self, kind: str, group: str | None = None) -> list[Resource]:
         return [x for x in self.resources if x.header.kind == kind and (group is None or x.header.group == group)]
@@ -301,18 +320,30 @@ def read_external_dns(reader: Reader) -> list[Install]:
         for f in filters:
             reader.zone(f, res.describe())
         out.append(_install(res, filters))
+    for chart in chart_values(reader.items, reader, "external-dns"):
+        res = Resource(chart.item, chart.header, None)
+        effective = effective_of_values(chart.values)
+        if "regex-domain-filter" in effective.regex or not effective.filters:
+            why = "filters with `--regex-domain-filter`" if effective.regex else "has no domain filter"
+            reader.out.notes.append(f"{res.describe()} {why} under `{chart.key}`; not listed under `externalDNS`")
+            continue
+        for f in effective.filters:
+            reader.zone(f, res.describe())
+        install = _install(res, effective.filters, chart.values)
+        install.values_path = (chart.key, chart.origin)
+        out.append(install)
     return out
 
 
-def _install(res: Resource, filters: list[str]) -> Install:
-    """Which gateways' routes the installation publishes, and its provider."""
+def _install(res: Resource, filters: list[str], chart_values: dict[str, Any] | None = None) -> Install:
+    """Which gateways' routes the installation publishes, and its provider (*chart_values*: a values file's)."""
     if res.header.kind == "Deployment":
         args = _external_dns_args(res.data) or []
         sources = flag_values(args, "--source")[0]
         names = flag_values(args, "--gateway-name")[0]
         provider = (flag_values(args, "--provider")[0] or [""])[0]
     else:
-        values = values_of(res.data)
+        values = chart_values if chart_values is not None else values_of(res.data)
         if res.header.kind == "Application":
             found = helm_source(spec_of(res.data))
             values = application_values(found[1]) or {} if not isinstance(found, str) else {}
@@ -363,16 +394,26 @@ class TunnelFound:
     config_map: str | None
     key: str
     rules: list[dict[str, Any]]
+    #: A values file's subchart key, and where it was read.
+    values_path: tuple[str, str] | None = None
     #: zone key → the wildcard rule for it
     wildcards: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_tunnel(reader: Reader) -> TunnelFound | None:
+    places: list[tuple[Resource, list[tuple[str | None, str, dict[str, Any]]], tuple[str, str] | None]] = [
+        (res, cloudflared_configs(res.header.kind, res.data), None)
+        for res in [*reader.of_kind("HelmRelease", HELM_GROUP), *reader.of_kind("ConfigMap", "")]
+    ]
+    places.extend(
+        (Resource(chart.item, chart.header, None), chart_configs(chart.values), (chart.key, chart.origin))
+        for chart in chart_values(reader.items, reader, "app-template")
+    )
     found = []
-    for res in [*reader.of_kind("HelmRelease", HELM_GROUP), *reader.of_kind("ConfigMap", "")]:
-        for config_map, key, inner in cloudflared_configs(res.header.kind, res.data):
+    for res, configs, values_path in places:
+        for config_map, key, inner in configs:
             rules = [x for x in inner["ingress"] if isinstance(x, dict)]
-            tunnel = TunnelFound(res, config_map, key, rules)
+            tunnel = TunnelFound(res, config_map, key, rules, values_path)
             for rule in rules:
                 host = hostname(rule)
                 if host.startswith("*.") and "path" not in rule:

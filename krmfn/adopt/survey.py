@@ -260,6 +260,7 @@ def _write_external_dns(out: Survey, spec: dict[str, Any], installs: list[Instal
         if inst.res.namespace:
             entry["namespace"] = inst.res.namespace
         out.sources[f"{path}.kind"] = inst.res.describe()
+        _values_file(out, entry, path, inst.res, inst.values_path)
         keys = {zone_key(f) for f in inst.filters}
         if [k for k in everything if k in keys] != everything:
             entry["domains"] = [d.name.text for d in domains if zone_key(d.name.text) in keys]
@@ -267,6 +268,18 @@ def _write_external_dns(out: Survey, spec: dict[str, Any], installs: list[Instal
         entries.append(entry)
     if entries:
         spec["externalDNS"] = entries
+
+
+def _values_file(
+    out: Survey, entry: dict[str, Any], path: str, res: Resource, values_path: tuple[str, str] | None
+) -> None:
+    """``file`` and ``valuesPath`` of a ``HelmValues`` entry: the values file, and the subchart key Helm
+    passes the upstream chart its values under. No namespace: the ApplicationSet decides it."""
+    if values_path is None:
+        return
+    entry["file"] = res.item.path
+    entry["valuesPath"] = values_path[0]
+    out.sources[f"{path}.valuesPath"] = values_path[1]
 
 
 def _write_split_horizon(out: Survey, spec: dict[str, Any], res: Resource | None) -> None:
@@ -287,6 +300,7 @@ def _write_tunnel(out: Survey, spec: dict[str, Any], tunnel: TunnelFound | None,
     if res.namespace:
         entry["namespace"] = res.namespace
     out.sources["spec.tunnel.kind"] = res.describe()
+    _values_file(out, entry, "spec.tunnel", res, tunnel.values_path)
     rules = [tunnel.wildcards[k] for d in domains if (k := zone_key(d.name.text)) in tunnel.wildcards]
     services = list(dict.fromkeys(str(rule.get("service")) for rule in rules))
     if not services:

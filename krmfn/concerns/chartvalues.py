@@ -91,7 +91,13 @@ def file_chart(ctx: Context, item: Item) -> Chart:
     return Chart(name if isinstance(name, str) else directory or None, local=True)
 
 
-def chart_file(ctx: Context, item: Item) -> Item | None:
+class Paths(Protocol):
+    """What finds the items of a package by their path: a :class:`Context`, or ``krmfn init``'s reader."""
+
+    def at_path(self, path: str) -> list[Item]: ...
+
+
+def chart_file(ctx: Paths, item: Item) -> Item | None:
     """The ``Chart.yaml`` beside a values file, when it is in the input."""
     directory = posixpath.dirname(item.path or "")
     found = ctx.at_path(posixpath.join(directory, CHART_FILE)) if directory else []

@@ -73,15 +73,23 @@ def cloudflared_configs(kind: str, data: dict[str, Any]) -> list[tuple[str | Non
     """Every cloudflared ``config.yaml`` a ConfigMap or app-template HelmRelease holds where
     :func:`config_path` looks: (``configMaps`` entry or None, data key, the parsed config) for
     each string that reads as a mapping with an ``ingress`` list."""
-    places: list[tuple[str | None, Any]] = []
     if kind == "HelmRelease":
         spec = data.get("spec")
-        values = spec.get("values") if isinstance(spec, dict) else None
-        maps = values.get("configMaps") if isinstance(values, dict) else None
-        for name, entry in maps.items() if isinstance(maps, dict) else []:
-            places.append((str(name), entry.get("data") if isinstance(entry, dict) else None))
-    else:
-        places.append((None, data.get("data")))
+        return chart_configs(spec.get("values") if isinstance(spec, dict) else None)
+    return _parsed([(None, data.get("data"))])
+
+
+def chart_configs(values: Any) -> list[tuple[str | None, str, dict[str, Any]]]:
+    """:func:`cloudflared_configs` of app-template *values* (a release's, or a values file's subchart key)."""
+    maps = values.get("configMaps") if isinstance(values, dict) else None
+    return _parsed(
+        [(str(name), entry.get("data") if isinstance(entry, dict) else None) for name, entry in maps.items()]
+        if isinstance(maps, dict)
+        else []
+    )
+
+
+def _parsed(places: list[tuple[str | None, Any]]) -> list[tuple[str | None, str, dict[str, Any]]]:
     found = []
     for config_map, holder in places:
         for key, text in holder.items() if isinstance(holder, dict) else []:

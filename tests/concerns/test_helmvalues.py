@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import expand_yaml, items_of, messages
-from manifests import domains, multidomain
+from manifests import domains, kpt_item, multidomain
 
 from krmfn.api.config import load_config
 from krmfn.cli import report
@@ -20,16 +20,6 @@ from krmfn.context import Context
 from krmfn.errors import ConfigError
 from krmfn.expand import Expansion
 from krmfn.krm.yamltext import load
-
-
-def kpt_item(path: str, text: str) -> str:
-    """*text* as `kpt fn source` hands a file over: a path annotation block appended."""
-    return (
-        text.rstrip("\n")
-        + f"\nmetadata:\n  annotations:\n    config.kubernetes.io/path: '{path}'\n"
-        + f"    internal.config.kubernetes.io/path: '{path}'\n"
-    )
-
 
 EXTERNAL_DNS_CHART = kpt_item(
     "system/external-dns/Chart.yaml",
